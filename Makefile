@@ -1,0 +1,74 @@
+# lvs.cluster: see README.md. Every target installs what it needs (make setup) first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+LAB_NAME ?= default
+LAB := tools/lvs-lab
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help setup host-packages venv collection demo test unit sanity lint molecule lab-build lab-up lab-down \
+        lab-status bench clean
+
+help:
+	@echo "make demo       build the lab, boot it and show it (the main job)"
+	@echo "make test       unit tests, ansible-test sanity, ansible-lint, Molecule scenarios on the lab"
+	@echo "make setup      Debian packages and the Python virtualenv ($(VENV))"
+	@echo "make lab-up     start lab LAB_NAME=$(LAB_NAME); make lab-down stops it; make lab-status"
+	@echo "make lint | sanity | unit | molecule | bench"
+
+setup: host-packages venv
+
+host-packages:
+	@tools/setup-host.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-test.txt
+	touch $@
+
+# Build the collection and install it where ansible and ansible-test find it (build/ansible_collections/lvs/cluster).
+collection: venv
+	rm -rf build && mkdir -p build/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/dist .
+	$(VENV)/bin/ansible-galaxy collection install --offline --no-deps --force -p build build/dist/lvs-cluster-*.tar.gz
+
+demo: setup
+	tools/demo.sh $(LAB_NAME)
+
+test: setup
+	tools/run-tests.sh
+
+unit: setup
+	$(VENV)/bin/python -m pytest -q tools/tests tests/unit
+
+sanity: setup collection
+	tools/run-sanity.sh
+
+lint: setup
+	$(VENV)/bin/ansible-lint
+
+molecule: setup
+	$(VENV)/bin/molecule test --all
+
+lab-build: setup
+	$(LAB) build
+
+lab-up: setup
+	$(LAB) up --name $(LAB_NAME)
+	@echo "try: ansible all -i $$($(LAB) inventory --name $(LAB_NAME)) -m ping"
+
+lab-down:
+	$(LAB) down --name $(LAB_NAME)
+
+lab-status:
+	$(LAB) status --name $(LAB_NAME)
+
+bench: setup
+	$(VENV)/bin/python bench/lab_boot.py
+
+clean:
+	rm -rf build tests/output .pytest_cache

@@ -1,0 +1,153 @@
+"""UML guest processes: start one inside the lab namespace, find it again, stop it by its own PID.
+
+Each guest runs in a session of its own, so the UML helper processes it forks share its process group. A
+clean stop is SIGTERM to the main PID (UML shuts the guest down); only if that does not finish in time is the
+group killed, which also ends helpers that a SIGKILL to the main PID alone would leave orphaned.
+"""
+import ctypes
+import os
+import platform
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from lvs_lab import guestconfig, netns
+from lvs_lab.errors import LabError
+from lvs_lab.image import UML_BINARY
+
+STOP_TIMEOUT = 45.0
+KCMP_SYSCALL = {"x86_64": 312, "aarch64": 272}
+KCMP_VM = 1
+
+
+def umid(lab_name, host_name):
+    return f"lvslab-{lab_name}-{host_name}"
+
+
+def command_line(lab_name, topology, host_index, base_image, lab_dir):
+    """The ``linux.uml`` argument list for one guest (run inside the lab namespace)."""
+    host = topology.hosts[host_index]
+    guest_dir = lab_dir / "guests" / host.name
+    arguments = [
+        UML_BINARY,
+        f"mem={host.memory}M",
+        f"umid={umid(lab_name, host.name)}",
+        f"uml_dir={lab_dir / 'uml'}",
+        f"ubd0={guest_dir / 'root.cow'},{base_image}",
+    ]
+    for disk_index, disk in enumerate(host.disks, start=1):
+        # "c": shared between guests without host-side locking, as a cluster filesystem expects.
+        arguments.append(f"ubd{disk_index}c={lab_dir / 'disks' / (disk + '.img')}")
+    arguments.append(f"ubd{guestconfig.CONFIG_UBD_INDEX}r={guest_dir / 'config.tar'}")
+    arguments += ["root=/dev/ubda", "rw"]
+    for nic_index, _nic in enumerate(host.nics):
+        tap = netns.tap_name(host_index, nic_index)
+        mac = guestconfig.mac_address(host_index, nic_index)
+        arguments.append(f"eth{nic_index}=tuntap,{tap},{mac}")
+    arguments += [
+        "con=null", "con0=null,fd:1", "ssl=null",
+        f"systemd.machine_id={guestconfig.machine_id(lab_name, host.name)}",
+        f"lvslab.lab={lab_name}",
+    ]
+    return arguments
+
+
+def start(namespace, arguments, log_path):
+    """Start a guest inside ``namespace``; returns its PID (``ip netns exec`` execs UML in place)."""
+    environment = dict(os.environ, TMPDIR="/dev/shm")  # guest memory is a file there, as UML expects
+    with open(log_path, "ab") as log, open(os.devnull, "rb") as nothing:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, *arguments],
+            stdin=nothing, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env=environment, close_fds=True,
+        )
+    return process.pid
+
+
+def is_ours(pid, expected_umid):
+    """True if ``pid`` is still the UML main process of this guest (guards against PID reuse)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"umid={expected_umid}".encode() in words
+
+
+def is_zombie_or_gone(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+def group_members(pgid):
+    """PIDs whose process group is ``pgid`` (the guest's UML helpers)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) == pgid:
+                members.append(int(entry.name))
+        except OSError:
+            continue
+    return members
+
+
+def distinct_address_spaces(pids):
+    """One PID per distinct address space among ``pids`` (kcmp(2) KCMP_VM tells whether two share one)."""
+    syscall_number = KCMP_SYSCALL.get(platform.machine())
+    if syscall_number is None:
+        return list(pids)
+    libc = ctypes.CDLL(None, use_errno=True)
+    representatives = []
+    for pid in pids:
+        if not any(libc.syscall(syscall_number, pid, other, KCMP_VM, 0, 0) == 0 for other in representatives):
+            representatives.append(pid)
+    return representatives
+
+
+def stop_all(guests, timeout=STOP_TIMEOUT, log=print):
+    """Stop guests given as ``{name: (pid, umid)}``: SIGTERM first, the process group only as a last resort."""
+    pending = {}
+    for name, (pid, expected_umid) in guests.items():
+        if pid and is_ours(pid, expected_umid):
+            os.kill(pid, signal.SIGTERM)
+            pending[name] = pid
+        elif pid and group_members(pid):
+            pending[name] = pid  # main process gone but helpers of its group remain
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, pid in list(pending.items()):
+            _reap(pid)
+            if is_zombie_or_gone(pid) and not group_members(pid):
+                del pending[name]
+        time.sleep(0.2)
+    for name, pid in pending.items():
+        log(f"guest {name} (pid {pid}) did not stop within {timeout:.0f} s: killing its process group")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for pid in pending.values():
+        _wait_group_gone(pid)
+
+
+def _wait_group_gone(pgid, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pgid)
+        if not group_members(pgid):
+            return
+        time.sleep(0.1)
+    raise LabError(f"processes of group {pgid} are still running after SIGKILL")
+
+
+def _reap(pid):
+    """Collect the exit status of a guest this very process started (others are reaped by their parent)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

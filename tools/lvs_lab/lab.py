@@ -1,0 +1,271 @@
+"""Lab life cycle: up, down, status. The state file records every resource before it is created, so
+``down`` removes everything after a crash or an interrupted ``up`` too, and is safe to run twice.
+"""
+import concurrent.futures
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from lvs_lab import guestconfig, guests, image, inventory, netns, paths, topology as topology_module
+from lvs_lab.errors import LabError
+
+SSH_WAIT_TIMEOUT = 300.0
+
+
+class Interrupted(BaseException):
+    """SIGTERM/SIGHUP during ``up``: unwind like Ctrl-C so the half-built lab is removed."""
+
+
+def _raise_interrupted(signum, _frame):
+    raise Interrupted(f"signal {signum}")
+
+
+def ensure_controller_key():
+    key = paths.controller_key()
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvs-lab controller", "-f", str(key)],
+                       check=True)
+    return key
+
+
+def read_state(name):
+    state_file = paths.lab_dir(name) / "state.json"
+    try:
+        return json.loads(state_file.read_text())
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise LabError(f"{state_file} is damaged ({exc}); 'lvs-lab down --name {name}' still cleans up") from exc
+
+
+def write_state(name, state):
+    state_file = paths.lab_dir(name) / "state.json"
+    temporary = state_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=2) + "\n")
+    temporary.replace(state_file)
+
+
+def load_topology(name):
+    state = read_state(name)
+    if state is None:
+        raise LabError(f"lab {name!r} is not running (start it with 'lvs-lab up --name {name}')")
+    return topology_module.load(paths.lab_dir(name) / "topology.yml"), state
+
+
+def in_use(name):
+    return paths.lab_dir(name).exists() or netns.exists(paths.namespace_name(name))
+
+
+def preflight(name, topology_path, suite=None):
+    """Every check that can fail before anything is created. Returns the validated topology."""
+    topology_module.validate_lab_name(name)
+    topology = topology_module.load(topology_path)
+    if suite is not None and suite != topology.suite:
+        if suite not in topology_module.SUITES:
+            raise LabError(f"unknown suite {suite!r}: choose one of {', '.join(topology_module.SUITES)}")
+        topology = dataclasses.replace(topology, suite=suite)
+    image.uml_kernel_version()  # user-mode-linux installed?
+    if os.geteuid() != 0:
+        raise LabError("lvs-lab up needs root (network namespaces, taps, bridges)")
+    if in_use(name):
+        raise LabError(f"lab name {name!r} is already in use: 'lvs-lab down --name {name}' first, or choose another --name")
+    topology_module.check_host_routes(topology, netns.host_routes())
+    return topology
+
+
+def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
+    started = time.monotonic()
+    topology = preflight(name, topology_path, suite)
+    base_image = image.build(topology.suite, log=log)
+    key = ensure_controller_key()
+
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    lab = paths.lab_dir(name)
+    try:
+        lab.mkdir(parents=True)
+        shutil.copyfile(topology_path, lab / "topology.yml")
+        state = {"name": name, "namespace": paths.namespace_name(name), "phase": "creating",
+                 "topology_source": str(Path(topology_path).resolve()), "suite": topology.suite,
+                 "image": str(base_image), "guests": {}}
+        write_state(name, state)
+        _prepare_files(name, topology, lab, key)
+        netns.create(paths.namespace_name(name), topology)
+        boot_started = time.monotonic()
+        for index, host in enumerate(topology.hosts):
+            arguments = guests.command_line(name, topology, index, base_image, lab)
+            pid = guests.start(paths.namespace_name(name), arguments, lab / "logs" / f"{host.name}.log")
+            state["guests"][host.name] = {"pid": pid, "umid": guests.umid(name, host.name)}
+            write_state(name, state)
+        log(f"started {len(topology.hosts)} guests; waiting for SSH ...")
+        ready = wait_for_ssh(name, topology, state, timeout, log)
+        boot_seconds = time.monotonic() - boot_started
+        _write_access_files(name, topology, key)
+        state.update(phase="up", boot_seconds=round(boot_seconds, 1), ssh_ready_seconds=ready)
+        write_state(name, state)
+    except BaseException:
+        log(f"lvs-lab up {name} failed; removing what it created ...")
+        down(name, log=lambda *_: None)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log(f"lab {name!r} is up: {len(topology.hosts)} guests answered SSH {boot_seconds:.1f} s after start "
+        f"({time.monotonic() - started:.1f} s in all)")
+    log(f"inventory: {paths.inventory_path(name)}")
+    return state
+
+
+def _prepare_files(name, topology, lab, key):
+    public_key = Path(f"{key}.pub").read_text()
+    (lab / "logs").mkdir()
+    (lab / "uml").mkdir()
+    (lab / "disks").mkdir()
+    known_hosts = []
+    for disk in topology.shared_disks:
+        with open(lab / "disks" / f"{disk.name}.img", "wb") as handle:
+            handle.truncate(disk.size_mib * 1024 * 1024)  # sparse: costs no space until written
+    for index, host in enumerate(topology.hosts):
+        guest_dir = lab / "guests" / host.name
+        guest_dir.mkdir(parents=True)
+        host_key = guest_dir / "ssh_host_ed25519_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{host.name}", "-f", str(host_key)],
+                       check=True)
+        host_public = Path(f"{host_key}.pub").read_text()
+        files = guestconfig.guest_files(topology, name, index, public_key, host_key.read_bytes(), host_public.encode())
+        guestconfig.write_tar(files, guest_dir / "config.tar")
+        known_hosts.append(inventory.known_hosts_line(topology.management_address(host), host_public))
+    (lab / "known_hosts").write_text("".join(known_hosts))
+
+
+def _write_access_files(name, topology, key):
+    lab = paths.lab_dir(name)
+    known_hosts = lab / "known_hosts"
+    paths.inventory_path(name).write_text(inventory.render_inventory(topology, name, key, known_hosts))
+    (lab / "ssh_config").write_text(inventory.render_ssh_config(topology, name, key, known_hosts))
+
+
+def wait_for_ssh(name, topology, state, timeout, log):
+    """Wait until every guest accepts an SSH login with the controller key; returns seconds per guest."""
+    namespace = paths.namespace_name(name)
+    lab = paths.lab_dir(name)
+    _write_access_files(name, topology, paths.controller_key())
+    started = time.monotonic()
+    deadline = started + timeout
+
+    def wait_one(host):
+        netns.enter(namespace)  # this worker thread only
+        address = str(topology.management_address(host))
+        guest = state["guests"][host.name]
+        while True:
+            if not guests.is_ours(guest["pid"], guest["umid"]):
+                raise LabError(f"guest {host.name} exited during boot; see {lab / 'logs' / (host.name + '.log')}")
+            if time.monotonic() > deadline:
+                raise LabError(f"guest {host.name} did not answer SSH within {timeout:.0f} s; "
+                               f"see {lab / 'logs' / (host.name + '.log')}")
+            if _ssh_banner(address) and _ssh_login(lab / "ssh_config", host.name):
+                return host.name, round(time.monotonic() - started, 1)
+            time.sleep(0.5)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(topology.hosts)) as pool:
+        results = dict(pool.map(wait_one, topology.hosts))
+    for host_name, seconds in sorted(results.items(), key=lambda item: item[1]):
+        log(f"  {host_name}: SSH after {seconds:.1f} s")
+    return results
+
+
+def _ssh_banner(address):
+    try:
+        with socket.create_connection((address, 22), timeout=2) as connection:
+            return connection.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def _ssh_login(ssh_config, host_name):
+    result = subprocess.run(
+        ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", host_name, "true"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
+    )
+    return result.returncode == 0
+
+
+def down(name, log=print):
+    """Stop the lab's guests by their own PIDs and remove its namespace and files. Safe to repeat."""
+    topology_module.validate_lab_name(name)
+    lab = paths.lab_dir(name)
+    namespace = paths.namespace_name(name)
+    if not lab.exists() and not netns.exists(namespace):
+        log(f"lab {name!r} is not running; nothing to remove")
+        return False
+    running = {}
+    try:
+        state = read_state(name) or {}
+    except LabError:
+        state = {}
+    for host_name, guest in state.get("guests", {}).items():
+        running[host_name] = (guest.get("pid"), guest.get("umid"))
+    # Guests started but not yet recorded (a crash between start and state write) left their own pid files.
+    for pid_file in (lab / "uml").glob("*/pid") if (lab / "uml").exists() else []:
+        uml_id = pid_file.parent.name
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if uml_id not in {u for _, u in running.values()} and guests.is_ours(pid, uml_id):
+            running[uml_id] = (pid, uml_id)
+    guests.stop_all(running, log=log)
+    netns.delete(namespace)
+    if lab.exists():
+        shutil.rmtree(lab)
+    log(f"lab {name!r} removed: {len(running)} guests stopped, namespace {namespace} deleted, {lab} removed")
+    return True
+
+
+def list_labs():
+    names = set()
+    if paths.state_root().exists():
+        names.update(p.name for p in paths.state_root().iterdir() if (p / "state.json").exists())
+    if netns.NETNS_RUN_DIR.exists():
+        names.update(p.name[len(paths.NAMESPACE_PREFIX):] for p in netns.NETNS_RUN_DIR.iterdir()
+                     if p.name.startswith(paths.NAMESPACE_PREFIX))
+    return sorted(names)
+
+
+def guest_memory_kib(pid):
+    """Host memory a guest uses, in KiB: the proportional set size of each distinct address space in its
+    process group (UML's I/O helpers share the main process's address space and are counted once)."""
+    total = 0
+    for member in guests.distinct_address_spaces(guests.group_members(pid)):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def status(name):
+    topology, state = load_topology(name)
+    rows = []
+    for host in topology.hosts:
+        guest = state["guests"].get(host.name, {})
+        pid = guest.get("pid")
+        alive = bool(pid) and guests.is_ours(pid, guest.get("umid"))
+        rows.append({
+            "host": host.name,
+            "groups": list(host.groups),
+            "address": str(topology.management_address(host)),
+            "pid": pid,
+            "running": alive,
+            "memory_mib": round(guest_memory_kib(pid) / 1024, 1) if alive else 0.0,
+        })
+    return {"name": name, "phase": state.get("phase"), "namespace": state["namespace"],
+            "inventory": str(paths.inventory_path(name)), "guests": rows}
