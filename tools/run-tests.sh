@@ -1,0 +1,27 @@
+#!/bin/bash
+# `make test`: everything, in order of cost. Stops at the first failure; a lab that cannot start is a failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$root/ansible.cfg"
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
+python -m pytest -q -p no:cacheprovider tools/tests tests/unit
+
+step "ansible-galaxy collection build + install"
+make --no-print-directory collection
+
+step "ansible-test sanity"
+tools/run-sanity.sh
+
+step "ansible-lint"
+ansible-lint
+
+step "changelog fragments (antsibull-changelog lint)"
+antsibull-changelog lint
+
+step "Molecule scenarios on the lab"
+molecule test --all
