@@ -18,10 +18,17 @@ def proxy_command(lab_name):
     return f"{sys.executable} -I {script} {paths.namespace_name(lab_name)} %h %p"
 
 
+def control_path(lab_name):
+    """SSH connection-sharing sockets per lab: labs reuse the same guest addresses, so a socket keyed only by
+    address (Ansible's and testinfra's default) would carry one lab's commands to another lab's guest."""
+    return f"~/.ansible/cp/lvslab-{lab_name}-%C"
+
+
 def ssh_options(lab_name, known_hosts):
     """OpenSSH ``-o`` options shared by the inventory, ssh_config and ``lvs-lab ssh``."""
     return {
         "ProxyCommand": proxy_command(lab_name),
+        "ControlPath": control_path(lab_name),
         "UserKnownHostsFile": str(known_hosts),
         "StrictHostKeyChecking": "yes",
         "IdentitiesOnly": "yes",

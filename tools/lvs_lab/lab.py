@@ -124,6 +124,7 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
 
 def _prepare_files(name, topology, lab, key):
     public_key = Path(f"{key}.pub").read_text()
+    (Path.home() / ".ansible" / "cp").mkdir(mode=0o700, parents=True, exist_ok=True)  # see inventory.control_path
     (lab / "logs").mkdir()
     (lab / "uml").mkdir()
     (lab / "disks").mkdir()
