@@ -8,6 +8,9 @@ export ANSIBLE_CONFIG="$root/ansible.cfg"
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "lab image (built once, then cached by its recipe hash)"
+tools/lvs-lab build
+
 step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
 python -m pytest -q -p no:cacheprovider tools/tests tests/unit
 

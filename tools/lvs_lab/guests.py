@@ -109,40 +109,46 @@ def distinct_address_spaces(pids):
     return representatives
 
 
+def guest_processes(pgid, expected_umid):
+    """The guest's processes: members of its process group that carry its umid (a reused PID does not)."""
+    return [pid for pid in group_members(pgid) if is_ours(pid, expected_umid)]
+
+
 def stop_all(guests, timeout=STOP_TIMEOUT, log=print):
-    """Stop guests given as ``{name: (pid, umid)}``: SIGTERM first, the process group only as a last resort."""
+    """Stop guests given as ``{name: (pid, umid)}``: SIGTERM first, SIGKILL to its processes as a last resort."""
     pending = {}
     for name, (pid, expected_umid) in guests.items():
         if pid and is_ours(pid, expected_umid):
             os.kill(pid, signal.SIGTERM)
-            pending[name] = pid
-        elif pid and group_members(pid):
-            pending[name] = pid  # main process gone but helpers of its group remain
+            pending[name] = (pid, expected_umid)
+        elif pid and guest_processes(pid, expected_umid):
+            pending[name] = (pid, expected_umid)  # main process gone but helpers of its group remain
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
-        for name, pid in list(pending.items()):
+        for name, (pid, expected_umid) in list(pending.items()):
             _reap(pid)
-            if is_zombie_or_gone(pid) and not group_members(pid):
+            if is_zombie_or_gone(pid) and not guest_processes(pid, expected_umid):
                 del pending[name]
         time.sleep(0.2)
-    for name, pid in pending.items():
-        log(f"guest {name} (pid {pid}) did not stop within {timeout:.0f} s: killing its process group")
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for pid in pending.values():
-        _wait_group_gone(pid)
+    for name, (pid, expected_umid) in pending.items():
+        log(f"guest {name} (pid {pid}) did not stop within {timeout:.0f} s: killing its processes")
+        members = guest_processes(pid, expected_umid)
+        for member in members:
+            try:
+                os.kill(member, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _wait_gone(pid, members)
 
 
-def _wait_group_gone(pgid, timeout=10.0):
+def _wait_gone(pgid, pids, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(pgid)
-        if not group_members(pgid):
+        if all(is_zombie_or_gone(pid) for pid in pids):
             return
         time.sleep(0.1)
-    raise LabError(f"processes of group {pgid} are still running after SIGKILL")
+    raise LabError(f"processes {pids} of group {pgid} are still running after SIGKILL")
 
 
 def _reap(pid):

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from lvs_lab.errors import LabError
 SSH_WAIT_TIMEOUT = 300.0
 
 
-class Interrupted(BaseException):
+class Interrupted(KeyboardInterrupt):
     """SIGTERM/SIGHUP during ``up``: unwind like Ctrl-C so the half-built lab is removed."""
 
 
@@ -86,10 +87,15 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
     base_image = image.build(topology.suite, log=log)
     key = ensure_controller_key()
 
-    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     lab = paths.lab_dir(name)
+    lab.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lab.mkdir(parents=True)
+        lab.mkdir()  # atomic: from here on the name is this run's, and only this run cleans it up
+    except FileExistsError:
+        raise LabError(f"lab name {name!r} is already in use: 'lvs-lab down --name {name}' first, "
+                       "or choose another --name") from None
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
         shutil.copyfile(topology_path, lab / "topology.yml")
         state = {"name": name, "namespace": paths.namespace_name(name), "phase": "creating",
                  "topology_source": str(Path(topology_path).resolve()), "suite": topology.suite,
@@ -160,11 +166,13 @@ def wait_for_ssh(name, topology, state, timeout, log):
     started = time.monotonic()
     deadline = started + timeout
 
+    stop = threading.Event()
+
     def wait_one(host):
         netns.enter(namespace)  # this worker thread only
         address = str(topology.management_address(host))
         guest = state["guests"][host.name]
-        while True:
+        while not stop.is_set():
             if not guests.is_ours(guest["pid"], guest["umid"]):
                 raise LabError(f"guest {host.name} exited during boot; see {lab / 'logs' / (host.name + '.log')}")
             if time.monotonic() > deadline:
@@ -172,10 +180,20 @@ def wait_for_ssh(name, topology, state, timeout, log):
                                f"see {lab / 'logs' / (host.name + '.log')}")
             if _ssh_banner(address) and _ssh_login(lab / "ssh_config", host.name):
                 return host.name, round(time.monotonic() - started, 1)
-            time.sleep(0.5)
+            stop.wait(0.5)
+        raise LabError("stopped waiting for SSH")
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(topology.hosts)) as pool:
-        results = dict(pool.map(wait_one, topology.hosts))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(topology.hosts))
+    try:
+        futures = [pool.submit(wait_one, host) for host in topology.hosts]
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+        results = dict(future.result() for future in futures)
+    finally:
+        stop.set()  # on an error or Ctrl-C/SIGTERM: the other workers end within a poll interval
+        pool.shutdown(wait=True, cancel_futures=True)
     for host_name, seconds in sorted(results.items(), key=lambda item: item[1]):
         log(f"  {host_name}: SSH after {seconds:.1f} s")
     return results

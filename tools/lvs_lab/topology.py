@@ -16,11 +16,11 @@ ALLOWED_RANGES = tuple(
     ipaddress.ip_network(p) for p in ("198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")
 )
 SUITES = ("bookworm", "trixie")
-LAB_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
-HOST_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-NETWORK_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")  # the bridge is br-<name>: 15 characters at most
-GROUP_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
-DISK_SIZE_RE = re.compile(r"^([1-9][0-9]*)([MG])$")
+LAB_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}\Z")
+HOST_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}\Z")
+NETWORK_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}\Z")  # the bridge is br-<name>: 15 characters at most
+GROUP_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,39}\Z")
+DISK_SIZE_RE = re.compile(r"^([1-9][0-9]*)([MG])\Z")
 MIN_MEMORY, MAX_MEMORY = 128, 4096  # MiB
 MAX_NICS = 8
 MAX_DISKS = 14  # ubd0 is the root disk and ubd15 the lab's config device
@@ -110,6 +110,8 @@ def load(path):
         raise TopologyError(f"cannot read topology {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise TopologyError(f"topology {path} is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise TopologyError(f"topology {path} is not UTF-8 text: {exc}") from exc
     return parse(data, source=str(path))
 
 
@@ -126,7 +128,7 @@ def parse(data, source="<memory>"):
     networks = _parse_networks(data.get("networks"), where)
     by_network = {n.name: n for n in networks}
     management = data.get("management_network")
-    if management not in by_network:
+    if not isinstance(management, str) or management not in by_network:
         raise TopologyError(
             f"{where}: management_network {management!r} must name one of the networks ({', '.join(by_network)})"
         )
@@ -242,7 +244,7 @@ def _parse_hosts(items, by_network, disk_names, management, where):
         if len(disks) > MAX_DISKS:
             raise TopologyError(f"{at}.disks: at most {MAX_DISKS} disks per host")
         for disk in disks:
-            if disk not in disk_names:
+            if not isinstance(disk, str) or disk not in disk_names:
                 raise TopologyError(f"{at}.disks: {disk!r} is not one of the shared_disks ({', '.join(sorted(disk_names)) or 'none'})")
         if len(set(disks)) != len(disks):
             raise TopologyError(f"{at}.disks: a disk is listed twice")
@@ -259,7 +261,7 @@ def _parse_nics(items, by_network, at):
         nic_at = f"{at}.nics[{index}]"
         _expect_mapping(item, nic_at)
         _no_unknown_keys(item, {"network", "addresses"}, nic_at)
-        network = by_network.get(item.get("network"))
+        network = by_network.get(item.get("network")) if isinstance(item.get("network"), str) else None
         if network is None:
             raise TopologyError(f"{nic_at}.network: {item.get('network')!r} is not one of the networks ({', '.join(by_network)})")
         if any(n.network == network.name for n in nics):
@@ -371,6 +373,6 @@ def _expect_list(value, at, non_empty=False):
 
 
 def _no_unknown_keys(mapping, allowed, at):
-    unknown = sorted(set(mapping) - allowed)
+    unknown = sorted(map(str, set(mapping) - allowed))
     if unknown:
         raise TopologyError(f"{at}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(sorted(allowed))})")
