@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 LAB_NAME ?= default
 LAB := tools/lvs-lab
+# The IPVS modules need pyroute2 on the directors, which (like lab guests) may have no route to a package
+# index: the controller holds the wheel and the roles and tests copy it over.
+PYROUTE2_VERSION := $(shell sed -n 's/^pyroute2==//p' requirements-test.txt)
+PYROUTE2_WHEEL := $(VENV)/wheels/pyroute2-$(PYROUTE2_VERSION)-py3-none-any.whl
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -22,7 +26,11 @@ setup: host-packages venv
 host-packages:
 	@tools/setup-host.sh
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(PYROUTE2_WHEEL)
+
+$(PYROUTE2_WHEEL): $(VENV)/.installed
+	$(VENV)/bin/pip download --quiet --no-deps --only-binary :all: -d $(VENV)/wheels pyroute2==$(PYROUTE2_VERSION)
+	test -f $@
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)

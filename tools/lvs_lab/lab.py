@@ -5,6 +5,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,6 +87,7 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
     topology = preflight(name, topology_path, suite)
     base_image = image.build(topology.suite, log=log)
     key = ensure_controller_key()
+    close_control_masters(name)  # left over from an earlier lab of this name that was not taken down
 
     lab = paths.lab_dir(name)
     lab.parent.mkdir(parents=True, exist_ok=True)
@@ -208,11 +210,29 @@ def _ssh_banner(address):
 
 
 def _ssh_login(ssh_config, host_name):
-    result = subprocess.run(
-        ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", host_name, "true"],
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
-    )
+    try:
+        result = subprocess.run(
+            ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", "-o", "ControlPath=none", host_name, "true"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False
     return result.returncode == 0
+
+
+def close_control_masters(name):
+    """End the SSH connection-sharing masters of lab ``name`` (see inventory.control_path) through ssh's own
+    control protocol. A master outliving its lab would hang every new connection to the same address."""
+    directory = Path.home() / ".ansible" / "cp"
+    ours = re.compile(rf"lvslab-{re.escape(name)}-[0-9a-f]{{40}}")  # %C is a 40-digit hash: lab "a" is not "a-b"
+    sockets = [p for p in directory.iterdir() if ours.fullmatch(p.name)] if directory.is_dir() else []
+    for socket_path in sorted(sockets):
+        try:
+            subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "lvs-lab-guest"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        socket_path.unlink(missing_ok=True)  # a socket whose master is gone
 
 
 def down(name, log=print):
@@ -239,6 +259,7 @@ def down(name, log=print):
             continue
         if uml_id not in {u for _, u in running.values()} and guests.is_ours(pid, uml_id):
             running[uml_id] = (pid, uml_id)
+    close_control_masters(name)
     guests.stop_all(running, log=log)
     netns.delete(namespace)
     if lab.exists():

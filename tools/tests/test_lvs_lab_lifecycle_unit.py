@@ -217,3 +217,29 @@ def test_up_never_removes_a_lab_it_did_not_create(monkeypatch, up_without_root, 
     assert no_namespaces == [], f"up touched the other lab's namespace: {no_namespaces}"
     assert stopped == [], "up tried to stop the other lab's guests"
     assert isinstance(raised, LabError) and "already in use" in str(raised), repr(raised)
+
+
+def test_close_control_masters_only_touches_this_labs_sockets(tmp_path, monkeypatch):
+    """Stale SSH masters of a lab are ended and their sockets removed; a lab whose name extends it is left alone."""
+    from lvs_lab import lab as lab_module
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cp = tmp_path / ".ansible" / "cp"
+    cp.mkdir(parents=True)
+    digest = "e" * 40
+    mine = cp / f"lvslab-mol-{digest}"
+    other = cp / f"lvslab-mol-ipvs-{digest}"
+    unrelated = cp / "0123456789abcdef"
+    for path in (mine, other, unrelated):
+        path.write_text("")
+    lab_module.close_control_masters("mol")
+    assert not mine.exists()
+    assert other.exists() and unrelated.exists()
+
+
+def test_close_control_masters_without_a_control_directory(tmp_path, monkeypatch):
+    from lvs_lab import lab as lab_module
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    lab_module.close_control_masters("mol")  # nothing to do, no error
+    assert not (tmp_path / ".ansible").exists()
