@@ -114,7 +114,6 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
         log(f"started {len(topology.hosts)} guests; waiting for SSH ...")
         ready = wait_for_ssh(name, topology, state, timeout, log)
         boot_seconds = time.monotonic() - boot_started
-        _write_access_files(name, topology, key)
         state.update(phase="up", boot_seconds=round(boot_seconds, 1), ssh_ready_seconds=ready)
         write_state(name, state)
     except BaseException:
@@ -161,7 +160,8 @@ def _write_access_files(name, topology, key):
 
 
 def wait_for_ssh(name, topology, state, timeout, log):
-    """Wait until every guest accepts an SSH login with the controller key; returns seconds per guest."""
+    """Wait until every guest accepts an SSH login with the controller key; returns seconds per guest.
+    Writes the inventory and ssh_config first: the login check uses them, so it proves they work."""
     namespace = paths.namespace_name(name)
     lab = paths.lab_dir(name)
     _write_access_files(name, topology, paths.controller_key())
