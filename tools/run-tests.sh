@@ -12,7 +12,14 @@ step "lab image (built once, then cached by its recipe hash)"
 tools/lvs-lab build
 
 step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
-python -m pytest -q -p no:cacheprovider tools/tests tests/unit
+pytest_log=$(mktemp)
+trap 'rm -f "$pytest_log"' EXIT
+python -m pytest -q -p no:cacheprovider -rs tools/tests tests/unit | tee "$pytest_log"
+# A skipped test proves nothing: every test must run here (root, the lab image, pyroute2 are all provided).
+if grep -qE '[0-9]+ skipped' "$pytest_log"; then
+    echo "error: tests were skipped; make every prerequisite available instead" >&2
+    exit 1
+fi
 
 step "ansible-galaxy collection build + install"
 make --no-print-directory collection

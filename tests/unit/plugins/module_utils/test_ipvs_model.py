@@ -19,7 +19,6 @@ import pytest
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
 
-pytestmark = pytest.mark.skipif(not nl.HAS_PYROUTE2, reason="pyroute2 is needed to encode and decode messages")
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6

@@ -24,7 +24,6 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_info
 
-pytestmark = pytest.mark.skipif(not nl.HAS_PYROUTE2, reason="pyroute2 is needed to encode and decode messages")
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
