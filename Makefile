@@ -77,6 +77,7 @@ lab-status:
 
 bench: setup
 	$(VENV)/bin/python bench/lab_boot.py
+	$(VENV)/bin/python bench/ipvs_apply.py
 
 clean:
 	rm -rf build tests/output .pytest_cache
