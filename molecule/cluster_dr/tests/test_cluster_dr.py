@@ -1,0 +1,157 @@
+"""The DR slice end to end: keepalived director pair, DR real servers, the sample web service.
+
+The lab's data model (inventory/lab): web-dr is 198.51.100.100:80, rr, rs1 and rs2 by direct routing; web-dr6 the
+same over IPv6. Client requests and address-resolution queries come from the lab namespace (the client side)
+through `tools/lvs-lab exec`, run on the controller.
+"""
+import collections
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+testinfra_hosts = RUNNER.get_hosts("directors")
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
+LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-dr"
+LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+NEIGHBOURS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "neighbours.py")
+
+VIP, VIP6, PORT = "198.51.100.100", "2001:db8:100::100", 80
+FRONT_BRIDGE, FRONT_IF = "br-front", "eth1"
+DIRECTORS = ("director1", "director2")
+REAL_SERVERS = {"198.51.100.21": "rs1", "198.51.100.22": "rs2"}
+REQUESTS = 20
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def client(*command, timeout=120):
+    """Run a command in the lab namespace (the client side) and return its stdout."""
+    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def requests(url, count=REQUESTS):
+    """`count` sequential requests to `url` from the client side: Counter of the host names that answered."""
+    script = 'for i in $(seq %d); do curl -s -m 2 "%s" || echo FAILED; done' % (count, url)
+    return collections.Counter(line.strip() for line in client("sh", "-c", script).splitlines() if line.strip())
+
+
+def holders(address):
+    return [name for name in DIRECTORS
+            if address in host(name).check_output("ip -o address show dev %s" % FRONT_IF)]
+
+
+def master():
+    names = holders(VIP)
+    assert len(names) == 1, "exactly one director must hold %s, found %s" % (VIP, names)
+    return names[0]
+
+
+def table(name, service="-t %s:%d" % (VIP, PORT)):
+    """The real servers of one IPVS service on a director: {address: weight}, and the scheduler."""
+    output = host(name).check_output("ipvsadm -Ln %s" % service)
+    scheduler = re.search(r"^(?:TCP|UDP|SCTP)\s+\S+\s+(\S+)", output, re.M).group(1)
+    servers = dict((m.group(1), int(m.group(2)))
+                   for m in re.finditer(r"->\s+(\[?[0-9a-f.:]+\]?):\d+\s+\S+\s+(\d+)", output))
+    return scheduler, servers
+
+
+def predicted(scheduler, servers, count=REQUESTS):
+    """What rr/wrr give for `count` requests: exact shares proportional to the weights (rr: equal)."""
+    assert scheduler in ("rr", "wrr"), "the test predicts rr and wrr exactly, not %s" % scheduler
+    weights = dict((REAL_SERVERS[a], 1 if scheduler == "rr" else w) for a, w in servers.items() if w > 0)
+    total = sum(weights.values())
+    assert count % total == 0, "choose a request count divisible by the total weight %d" % total
+    return collections.Counter(dict((name, count * w // total) for name, w in weights.items()))
+
+
+def wait_for(predicate, seconds, message):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return time.time()
+        time.sleep(0.5)
+    pytest.fail(message)
+
+
+def mac(name, interface=FRONT_IF):
+    return host(name).file("/sys/class/net/%s/address" % interface).content_string.strip()
+
+
+def test_exactly_one_director_holds_the_vips(host):
+    active = master()
+    assert holders(VIP6) == [active]
+    assert host.service("keepalived").is_running
+    assert host.service("keepalived").is_enabled
+    config = host.file("/etc/keepalived/keepalived.conf")
+    assert config.mode == 0o600 and config.user == "root"
+
+
+def test_the_active_director_lists_both_dr_real_servers():
+    scheduler, servers = table(master())
+    assert scheduler == "rr"
+    assert servers == {"198.51.100.21": 1, "198.51.100.22": 1}
+    assert "Route" in host(master()).check_output("ipvsadm -Ln -t %s:%d" % (VIP, PORT))
+
+
+def test_requests_split_as_the_scheduler_predicts():
+    scheduler, servers = table(master())
+    assert requests("http://%s/" % VIP) == predicted(scheduler, servers)
+
+
+def test_ipv6_requests_reach_both_real_servers():
+    counts = requests("http://[%s]/" % VIP6)
+    assert counts == collections.Counter({"rs1": REQUESTS // 2, "rs2": REQUESTS // 2})
+
+
+@pytest.mark.parametrize("address", [VIP, VIP6])
+def test_only_the_active_director_answers_address_resolution(address):
+    answers = json.loads(client("python3", NEIGHBOURS, FRONT_BRIDGE, address))
+    assert answers and set(answers) == {mac(master())}, "answers for %s: %s" % (address, answers)
+
+
+def test_a_stopped_real_server_leaves_the_table_and_comes_back():
+    active, rs1 = master(), host("rs1")
+    rs1.run("systemctl stop nginx")
+    try:
+        stopped = time.time()
+        gone = wait_for(lambda: "198.51.100.21" not in table(active)[1], 15, "rs1 stayed in the table")
+        assert gone - stopped < 10
+        assert requests("http://%s/" % VIP, 6) == collections.Counter({"rs2": 6})
+    finally:
+        rs1.run("systemctl start nginx")
+    wait_for(lambda: "198.51.100.21" in table(active)[1], 15, "rs1 did not come back")
+
+
+def test_killing_keepalived_on_the_master_fails_over_and_traffic_continues():
+    old = master()
+    backup = [name for name in DIRECTORS if name != old][0]
+    # A crash: SIGKILL leaves no time for a priority-0 advertisement; the backup takes over after the master
+    # down interval, and its gratuitous ARP/unsolicited NA move the clients.
+    host(old).run("systemctl kill --signal=SIGKILL keepalived")
+    try:
+        wait_for(lambda: VIP in host(backup).check_output("ip -o address show dev %s" % FRONT_IF), 15,
+                 "%s did not take the VIP" % backup)
+        scheduler, servers = table(backup)
+        assert servers == {"198.51.100.21": 1, "198.51.100.22": 1}
+        counts = requests("http://%s/" % VIP)
+        assert counts == predicted(scheduler, servers)
+        answers = json.loads(client("python3", NEIGHBOURS, FRONT_BRIDGE, VIP))
+        assert mac(backup) in answers
+    finally:
+        # A killed keepalived leaves its addresses behind; the restarted one removes them, then the higher
+        # priority takes the VIPs back (preemption).
+        host(old).run("systemctl restart keepalived")
+    wait_for(lambda: holders(VIP) == [old], 30, "the cluster did not settle back on %s" % old)
+    assert requests("http://%s/" % VIP, 4) == collections.Counter({"rs1": 2, "rs2": 2})
