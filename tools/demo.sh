@@ -1,6 +1,6 @@
 #!/bin/bash
-# `make demo`: build the lab image (cached), boot the lab and show it. Until the cluster roles land this shows
-# the lab itself: every guest reachable with Ansible, each running a real 6.1 kernel with IPVS.
+# `make demo`: build the lab image (cached), boot the lab, converge the cluster with playbooks/site.yml from the
+# one data model (inventory/lab), and show traffic through the VIP. Leaves the lab running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 name="${1:-default}"
@@ -8,6 +8,7 @@ cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$root/ansible.cfg"
 lab="$root/tools/lvs-lab"
+vip=198.51.100.100
 
 if "$lab" status --name "$name" >/dev/null 2>&1; then
     echo "lab $name is already running"
@@ -17,11 +18,34 @@ fi
 inventory=$("$lab" inventory --name "$name")
 echo
 "$lab" status --name "$name"
+
 echo
-ansible-playbook -i "$inventory" playbooks/lab_info.yml
+echo "=== the guests ==="
+ansible-playbook -i "$inventory" playbooks/lab_info.yml | sed -n 's/^ *msg: //p'
+
+echo
+echo "=== converging the cluster: ansible-playbook -i <lab> -i inventory/lab playbooks/site.yml ==="
+make --no-print-directory collection >/dev/null
+ansible-playbook -i "$inventory" -i inventory/lab playbooks/site.yml | tail -n 12
+
+echo
+echo "=== the IPVS table on the director holding $vip ==="
+for director in director1 director2; do
+    if "$lab" ssh --name "$name" "$director" ip -br addr | grep -qw "$vip/32"; then
+        echo "$director is the VRRP master"
+        "$lab" ssh --name "$name" "$director" ipvsadm -Ln
+    fi
+done
+
+echo
+echo "=== 6 requests from the client side (the lab namespace) to http://$vip/ ==="
+for _ in 1 2 3 4 5 6; do
+    printf '  %s\n' "$("$lab" exec --name "$name" -- curl -s --max-time 5 "http://$vip/")"
+done
+
 echo
 echo "The lab stays up. Try:"
 echo "  ansible all -i $inventory -m ping"
-echo "  $lab ssh --name $name director1"
-echo "  $lab exec --name $name -- ip -br addr"
+echo "  $lab ssh --name $name director1 ipvsadm -Ln --stats"
+echo "  $lab exec --name $name -- curl -s http://$vip/"
 echo "Stop it with: make lab-down LAB_NAME=$name"
