@@ -17,7 +17,6 @@ from ansible_collections.lvs.cluster.tests.unit.plugins.modules.fake_ipvs_kernel
 )
 
 
-
 @pytest.fixture
 def kernel():
     return FakeKernel()
