@@ -19,9 +19,6 @@ inventory=$("$lab" inventory --name "$name")
 echo
 "$lab" status --name "$name"
 
-echo
-echo "=== the guests ==="
-ansible-playbook -i "$inventory" playbooks/lab_info.yml | sed -n 's/^ *msg: //p'
 
 echo
 echo "=== converging the cluster: ansible-playbook -i <lab> -i inventory/lab playbooks/site.yml ==="
@@ -31,7 +28,7 @@ ansible-playbook -i "$inventory" -i inventory/lab playbooks/site.yml | tail -n 1
 echo
 echo "=== the IPVS table on the director holding $vip ==="
 for director in director1 director2; do
-    if "$lab" ssh --name "$name" "$director" ip -br addr | grep -qw "$vip/32"; then
+    if "$lab" ssh --name "$name" "$director" ip -br addr | grep -q " $vip/"; then
         echo "$director is the VRRP master"
         "$lab" ssh --name "$name" "$director" ipvsadm -Ln
     fi
