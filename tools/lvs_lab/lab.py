@@ -180,7 +180,7 @@ def wait_for_ssh(name, topology, state, timeout, log):
             if time.monotonic() > deadline:
                 raise LabError(f"guest {host.name} did not answer SSH within {timeout:.0f} s; "
                                f"see {lab / 'logs' / (host.name + '.log')}")
-            if _ssh_banner(address) and _ssh_login(lab / "ssh_config", host.name):
+            if _ssh_banner(address) and _ssh_login(lab / "ssh_config", host.name, stop):
                 return host.name, round(time.monotonic() - started, 1)
             stop.wait(0.5)
         raise LabError("stopped waiting for SSH")
@@ -209,15 +209,22 @@ def _ssh_banner(address):
         return False
 
 
-def _ssh_login(ssh_config, host_name):
-    try:
-        result = subprocess.run(
-            ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", "-o", "ControlPath=none", host_name, "true"],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0
+def _ssh_login(ssh_config, host_name, stop, timeout=30.0):
+    """One login attempt; gives up early (ending its own ssh child) when ``stop`` is set, so an interrupted
+    ``up`` does not wait for a slow login."""
+    process = subprocess.Popen(
+        ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", "-o", "ControlPath=none", host_name, "true"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            return process.wait(timeout=0.2) == 0
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()
+    return False
 
 
 def close_control_masters(name):

@@ -89,14 +89,14 @@ def test_check_topology_reports_the_offending_item(tmp_path, env, nothing_create
 
 
 def test_check_topology_on_a_file_that_is_not_utf8(tmp_path, env, nothing_created):
-    """BUG: a Latin-1 file makes check-topology print a UnicodeDecodeError traceback."""
+    """Regression (fixed): a Latin-1 file makes check-topology print a UnicodeDecodeError traceback."""
     path = tmp_path / "latin1.yml"
     path.write_bytes("# r\xe9seau\nsuite: bookworm\n".encode("latin-1"))
     assert_error(run_lab(["check-topology", str(path)], env), "latin1.yml")
 
 
 def test_check_topology_on_an_unhashable_value(tmp_path, env, nothing_created):
-    """BUG: 'management_network: [mgmt]' makes check-topology print a TypeError traceback."""
+    """Regression (fixed): 'management_network: [mgmt]' makes check-topology print a TypeError traceback."""
     path = write_topology(tmp_path / "list.yml", {**SMALL_TOPOLOGY, "management_network": ["mgmt"]})
     assert_error(run_lab(["check-topology", str(path)], env), "management_network")
 

@@ -94,7 +94,7 @@ def test_stop_all_kills_the_group_of_a_guest_that_ignores_sigterm(stand_ins):
 
 
 def test_stop_all_leaves_a_reused_pid_alone(stand_ins):
-    """BUG: a recorded PID now used by an unrelated process (PID reuse: a stale state file after a reboot or a
+    """Regression (fixed): a recorded PID now used by an unrelated process (PID reuse: a stale state file after a reboot or a
     crash) is not sent SIGTERM, because is_ours() checks the command line; but the fallback branch of
     stop_all() ("main process gone but helpers of its group remain") counts ANY process of the process group
     PID, so when the new owner of the PID leads its own process group (shells, daemons, anything started with
@@ -189,7 +189,7 @@ def test_up_removes_what_it_created_when_a_step_fails(monkeypatch, up_without_ro
 
 
 def test_up_never_removes_a_lab_it_did_not_create(monkeypatch, up_without_root, no_namespaces):
-    """BUG (race): two 'up --name X' at once both pass preflight; the second one's lab.mkdir() raises
+    """Regression (race, fixed): two 'up --name X' at once both pass preflight; the second one's lab.mkdir() raises
     FileExistsError inside the try block, whose cleanup then runs down(X): it stops the first lab's guests,
     deletes its namespace and removes its directory."""
     from lvs_lab import topology

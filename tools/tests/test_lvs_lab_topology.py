@@ -329,7 +329,7 @@ def test_load_names_the_file_in_errors(tmp_path):
 
 
 def test_load_reports_a_file_that_is_not_utf8(tmp_path):
-    """BUG: a non-UTF-8 file raises UnicodeDecodeError (a traceback) instead of a TopologyError."""
+    """Regression (fixed): a non-UTF-8 file raises UnicodeDecodeError (a traceback) instead of a TopologyError."""
     path = tmp_path / "latin1.yml"
     path.write_bytes("suite: bookworm\n# r\xe9seau de test\n".encode("latin-1"))
     with pytest.raises(TopologyError, match=str(path)):
@@ -348,7 +348,7 @@ def test_load_reports_a_file_that_is_not_utf8(tmp_path):
     (lambda d: host(d, 1).update({True: "yes", "cpus": 2}), "hosts[1]: unknown key(s)"),
 ], ids=["management-network-list", "nic-network-mapping", "disk-name-list", "mixed-key-types", "host-mixed-key-types"])
 def test_malformed_values_raise_topology_error(small_doc, mutate, fragment):
-    """BUG: unhashable values (lists, mappings) and non-string keys next to string ones crash parse()
+    """Regression (fixed): unhashable values (lists, mappings) and non-string keys next to string ones crash parse()
     with TypeError instead of a TopologyError naming the item."""
     mutate(small_doc)
     message = parse_error(small_doc)
@@ -400,7 +400,7 @@ def test_parse_raises_only_topology_error(default_doc):
     lambda d: with_disks(d, "cluster\n") and host(d, 1).update(disks=["cluster\n"]),
 ], ids=["host", "network", "group", "shared-disk"])
 def test_names_with_a_trailing_newline_are_refused(small_doc, mutate):
-    """BUG: the name patterns end in '$', which also matches before a trailing newline, so 'guest2\\n' passes
+    """Regression (fixed): the name patterns end in '$', which also matches before a trailing newline, so 'guest2\\n' passes
     (and would become a hostname, an ssh_config 'Host' line, a bridge name br-data\\n ...)."""
     mutate(small_doc)
     with pytest.raises(TopologyError):
@@ -419,7 +419,7 @@ def test_valid_lab_names(name):
 @pytest.mark.parametrize("name", ["", "Default", "-lab", "a" * 21, "lab_1", "lab 1", "lab.1", "lab/1", "läb",
                                   None, 5, "lab\n"])
 def test_invalid_lab_names(name):
-    """('lab\\n' is accepted today: the same trailing-newline BUG as the topology names.)"""
+    """(The same trailing-newline regression as the topology names, fixed.)"""
     with pytest.raises(TopologyError, match="lab name .* is invalid"):
         topology.validate_lab_name(name)
 
