@@ -146,7 +146,8 @@ class IPVSReconciler(object):
         self.plan = None
 
     def _open(self, needed=True):
-        """The open client; None when IPVS is not loaded and not ``needed`` (nothing to create: no table is empty)."""
+        """The open client. None when IPVS is not loaded and not ``needed`` (nothing is declared present, and a
+        kernel without IPVS has nothing to remove)."""
         client = self.client_factory()
         try:
             client.open()

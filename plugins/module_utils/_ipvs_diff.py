@@ -125,9 +125,9 @@ class ServiceSpec(object):
     """One validated service entry. ``raw`` is the kernel's view (af, protocol, addr, port, fwmark, sched_name,
     flags, timeout, netmask, pe_name); ``destinations`` is None when the entry does not manage them."""
 
-    __slots__ = ("index", "path", "key", "state", "raw", "destinations", "purge", "mask_option")
+    __slots__ = ("index", "path", "key", "state", "raw", "destinations", "purge")
 
-    def __init__(self, index, path, key, state, raw, destinations=None, purge=False, mask_option=None):
+    def __init__(self, index, path, key, state, raw, destinations=None, purge=False):
         self.index = index
         self.path = path
         self.key = key
@@ -135,7 +135,6 @@ class ServiceSpec(object):
         self.raw = raw
         self.destinations = destinations
         self.purge = purge
-        self.mask_option = mask_option
 
 
 class DestSpec(object):
@@ -381,7 +380,7 @@ def parse_service(entry, path, errors, purge_default=False):
 
     timeout = _integer(entry, "persistence_timeout", path, errors, 0, MAX_PERSISTENCE_TIMEOUT, "a number of seconds")
     persistent = timeout not in (None, _BAD, 0)
-    netmask, mask_option = _persistence_mask(entry, path, errors, raw["af"], timeout)
+    netmask = _persistence_mask(entry, path, errors, raw["af"], timeout)
     one_packet = _boolean(entry, "one_packet", path, errors)
     if one_packet and not (raw.get("fwmark") or raw.get("protocol") == PROTOCOL_NUMBERS["udp"]):
         errors.append(
@@ -420,7 +419,7 @@ def parse_service(entry, path, errors, purge_default=False):
         pe_name=engine or "",
     )
     return key, ServiceSpec(None, path, key, state, raw, destinations,
-                            purge_default if purge is None else purge, mask_option)
+                            purge_default if purge is None else purge)
 
 
 def _scheduler_flags(entry, path, errors, scheduler):
@@ -453,27 +452,27 @@ def _scheduler_flags(entry, path, errors, scheduler):
 
 
 def _persistence_mask(entry, path, errors, af, timeout):
-    """(raw IPVS_SVC_ATTR_NETMASK, the option that set it): an IPv4 mask's bytes read in host order (as the
-    kernel's __be32 reads back), or the IPv6 prefix length. Without persistence: 255.255.255.255 or 128, as
+    """The raw IPVS_SVC_ATTR_NETMASK: an IPv4 mask's bytes read in host order (as the kernel's __be32 reads
+    back), or the IPv6 prefix length. Without persistence: 255.255.255.255 or 128, as
     ipvsadm sends (the kernel wants 1-128 for IPv6 services)."""
     default = FULL_MASK if af == AF_INET else 128
     mask = entry.get("persistence_netmask")
     prefix = entry.get("persistence_prefix")
     if mask is not None and prefix is not None:
         errors.append("%s: give persistence_netmask or persistence_prefix, not both" % _where(path, "persistence_prefix"))
-        return default, None
+        return default
     if mask is None and prefix is None:
-        return default, None
+        return default
     option = "persistence_netmask" if mask is not None else "persistence_prefix"
     if timeout in (None, 0):
         errors.append("%s: applies to persistent services only; set persistence_timeout" % _where(path, option))
-        return default, option
+        return default
     if mask is not None:
         if af != AF_INET:
             errors.append(
                 "%s: IPv6 services take a prefix length: use persistence_prefix" % _where(path, "persistence_netmask")
             )
-            return default, option
+            return default
         try:
             packed = socket.inet_pton(AF_INET, str(mask).strip())
         except (OSError, ValueError):
@@ -484,16 +483,16 @@ def _persistence_mask(entry, path, errors, af, timeout):
             errors.append(
                 "%s: %s is not a netmask like 255.255.255.0" % (_where(path, "persistence_netmask"), _describe(mask))
             )
-            return default, option
-        return int.from_bytes(packed, sys.byteorder), option
+            return default
+        return int.from_bytes(packed, sys.byteorder)
     low, high = (0, 32) if af == AF_INET else (1, 128)
     length = _integer(entry, "persistence_prefix", path, errors, low, high, "a prefix length")
     if length is _BAD:
-        return default, option
+        return default
     if af == AF_INET6:
-        return length, option
+        return length
     mask_value = (FULL_MASK << (32 - length)) & FULL_MASK
-    return int.from_bytes(mask_value.to_bytes(4, "big"), sys.byteorder), option
+    return int.from_bytes(mask_value.to_bytes(4, "big"), sys.byteorder)
 
 
 def _destinations(entry, path, errors, service, service_key):

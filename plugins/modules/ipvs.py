@@ -13,9 +13,10 @@ description:
   - Brings the kernel's IP Virtual Server table in line with a list of virtual services and their real servers,
     over generic netlink with the pyroute2 library. It never runs C(ipvsadm).
   - This is the bulk path. It reads the table once (one dump of the services, one of each declared service's
-    real servers), computes the differences, and sends only the changes, many requests per system call. A table
-    of 1,000 services with 10 real servers each is created from nothing or checked for changes in well under a
-    second of module time on a small host.
+    real servers), computes the differences, and sends only the changes, many requests per system call. In a
+    User-Mode Linux guest of the lab, a table of 1,000 services with 10 real servers each is created from nothing
+    in about 0.7 s of module run time, and checked for changes in about 0.5 s (importing Ansible's module code
+    and pyroute2 takes about 0.8 s more).
   - Each entry of O(services) takes the options of M(lvs.cluster.ipvs_service). Existing services and real
     servers whose settings differ are changed in place, never deleted and re-created.
   - With O(exclusive=true), services not listed are removed, and so are real servers a listed service does not
