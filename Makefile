@@ -59,8 +59,8 @@ sanity: setup collection
 lint: setup
 	$(VENV)/bin/ansible-lint
 
-molecule: setup
-	$(VENV)/bin/molecule test --all
+molecule: setup collection
+	tools/run-molecule.py
 
 lab-build: setup
 	$(LAB) build

@@ -33,5 +33,5 @@ ansible-lint
 step "changelog fragments (antsibull-changelog lint)"
 antsibull-changelog lint
 
-step "Molecule scenarios on the lab"
-molecule test --all
+step "Molecule scenarios on the lab (each on its own lab, LVS_MOLECULE_JOBS at a time, default 2)"
+tools/run-molecule.py
