@@ -134,18 +134,17 @@ def modprobe(module, name):
 # ---------------------------------------------------------------------------------------------------------------
 # The run
 
-class IPVSReconciler(object):
-    """Read the table once, plan, apply in batches (unless in check mode), and build the result."""
+class IPVSSession(object):
+    """A module's access to IPVS: opens the netlink client (loading ``ip_vs`` with ``load_modules``) and keeps
+    the list of kernel modules the run loaded."""
 
-    def __init__(self, module, client_factory=None, probe=None):
+    def __init__(self, module, client_factory=None):
         self.module = module
         self.client_factory = client_factory or IPVSNetlink
-        self.probe = probe or probe_kernel_modules
         self.load_modules = bool(module.params.get("load_modules"))
         self.loaded_modules = []
-        self.plan = None
 
-    def _open(self, needed=True):
+    def open(self, needed=True):
         """The open client. None when IPVS is not loaded and not ``needed`` (nothing is declared present, and a
         kernel without IPVS has nothing to remove)."""
         client = self.client_factory()
@@ -163,6 +162,15 @@ class IPVSReconciler(object):
             self.loaded_modules.append(IPVS_MODULE)
             client.open()
         return client
+
+
+class IPVSReconciler(IPVSSession):
+    """Read the table once, plan, apply in batches (unless in check mode), and build the result."""
+
+    def __init__(self, module, client_factory=None, probe=None):
+        super(IPVSReconciler, self).__init__(module, client_factory)
+        self.probe = probe or probe_kernel_modules
+        self.plan = None
 
     def _load_for(self, kernel):
         """With load_modules, modprobe the scheduler and persistence-engine modules the changes need."""
@@ -188,7 +196,7 @@ class IPVSReconciler(object):
         # Destinations are dumped for the declared services (to diff them, and to show them in diffs), and for
         # the services that are removed only when a diff shows them.
         dump_keys = set(spec.key for spec in specs if spec.state == "present" or want_diff)
-        client = self._open(needed=any(spec.state == "present" for spec in specs))
+        client = self.open(needed=any(spec.state == "present" for spec in specs))
         if client is None:
             self.plan = plan = plan_changes(specs, [], exclusive)
             return self._result(plan, want_diff)
@@ -258,7 +266,7 @@ class IPVSReconciler(object):
 def failure(exc, result=None):
     """The fail_json arguments for an exception from the IPVS layers."""
     args = dict(result or {})
-    args.setdefault("changed", False)
+    args.setdefault("changed", bool(getattr(exc, "changed", False)))
     if isinstance(exc, IPVSValidationError):
         args.update(msg="Invalid input: %s" % "; ".join(exc.errors), errors=exc.errors)
     elif isinstance(exc, IPVSApplyError):
@@ -271,3 +279,17 @@ def failure(exc, result=None):
     else:
         args.update(msg=str(exc))
     return args
+
+
+def run_module(module, job, session_class=IPVSReconciler, invocation=None):
+    """The ``main()`` of a write module, after its AnsibleModule is made: the pyroute2 check, then
+    ``job(module, session)`` inside the one exception boundary, then exit_json or fail_json.
+    ``invocation(params)``, when given, replaces the arguments the result echoes."""
+    require_pyroute2(module)
+    session = session_class(module)
+    echo = {"invocation": invocation(module.params)} if invocation else {}
+    try:
+        result = job(module, session)
+    except (IPVSModelError, IPVSError) as exc:
+        module.fail_json(**failure(exc, dict(echo, loaded_modules=session.loaded_modules)))
+    module.exit_json(**dict(echo, **result))

@@ -251,14 +251,8 @@ unknown:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._common import (
-    IPVSReconciler,
-    failure,
-    require_pyroute2,
-)
+from ansible_collections.lvs.cluster.plugins.module_utils._common import run_module
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_diff import parse_services
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import IPVSModelError
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import IPVSError
 
 # The entries are checked by _ipvs_diff.parse_services, not by suboptions: its messages name the entry's index,
 # and it checks 11,000 real servers in a fraction of AnsibleModule's time.
@@ -285,15 +279,7 @@ def invocation(params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    require_pyroute2(module)
-    reconciler = IPVSReconciler(module)
-    echo = invocation(module.params)
-    try:
-        result = run(module, reconciler)
-    except (IPVSModelError, IPVSError) as exc:
-        module.fail_json(**failure(exc, {"loaded_modules": reconciler.loaded_modules, "invocation": echo}))
-    module.exit_json(invocation=echo, **result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run, invocation=invocation)
 
 
 if __name__ == "__main__":

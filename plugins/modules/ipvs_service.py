@@ -358,18 +358,12 @@ unknown:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._common import (
-    IPVSReconciler,
-    failure,
-    require_pyroute2,
-)
+from ansible_collections.lvs.cluster.plugins.module_utils._common import run_module
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_diff import (
     SERVICE_OPTIONS,
     IPVSValidationError,
     parse_service,
 )
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import IPVSModelError
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import IPVSError
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -412,14 +406,7 @@ def run(module, reconciler):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    require_pyroute2(module)
-    reconciler = IPVSReconciler(module)
-    try:
-        result = run(module, reconciler)
-    except (IPVSModelError, IPVSError) as exc:
-        module.fail_json(**failure(exc, {"loaded_modules": reconciler.loaded_modules}))
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class Request(object):
         self.service = service
         self.dest = dest
         self.sendto = sendto  # the number of the sendto() call that carried it
+        self.attrs = None  # the decoded request (nla_to_dict), for requests sent through pyroute2
         self.service_key = raw_key(service) if service else None
         self.dest_key = raw_dest_key(dest) if dest else None
 
@@ -72,7 +73,9 @@ class FakeKernel(object):
         self.engines = {"sip"}
         self.loaded = loaded
         self.services = {}  # key -> {"raw": {...}, "dests": {key: raw}} (insertion order like the kernel's lists)
-        self.daemons = []
+        self.daemons = []  # attribute lists (IPVS_DAEMON_ATTR_*), as GET_DAEMON sends them
+        self.timeouts = {"timeout_tcp": 900, "timeout_tcp_fin": 120, "timeout_udp": 300}
+        self.interfaces = {"eth0": 1500, "eth1": 1500, "eth2": 9000}  # name -> MTU
         self.requests = []
         self.sendtos = []  # number of messages per sendto()
         self.fail = {}  # (command name, service key, dest key or None) -> errno to answer
@@ -203,6 +206,50 @@ class FakeKernel(object):
         del entry["dests"][dkey]
         return 0
 
+    def handle_config(self, cmd, parsed):
+        """NEW_DAEMON, DEL_DAEMON and SET_CONFIG, as ip_vs_genl_set_daemon / ip_vs_genl_set_config and
+        start_sync_thread (ip_vs_sync.c) handle them; 0 or a positive errno."""
+        if cmd == nl.IPVS_CMD_SET_CONFIG:
+            for name in ("timeout_tcp", "timeout_tcp_fin", "timeout_udp"):
+                value = parsed.get(name)
+                if value is not None and value > 0x7FFFFFFF // 250:  # CONFIG_HZ=250
+                    return errno.EINVAL
+            for name in ("timeout_tcp", "timeout_tcp_fin", "timeout_udp"):
+                if parsed.get(name):  # 0 leaves a timeout as it is
+                    self.timeouts[name] = parsed[name]
+            return 0
+        daemon = parsed.get("daemon") or {}
+        state = daemon.get("state")
+        running = [attrs for attrs in self.daemons if dict(attrs)["IPVS_DAEMON_ATTR_STATE"] == state]
+        if cmd == nl.IPVS_CMD_DEL_DAEMON:
+            if state is None:
+                return errno.EINVAL
+            if not running:
+                return errno.ESRCH
+            self.daemons.remove(running[0])
+            return 0
+        if state is None or "mcast_ifn" not in daemon or "sync_id" not in daemon:
+            return errno.EINVAL
+        if daemon["mcast_ifn"] not in self.interfaces:
+            return errno.ENODEV
+        if running:
+            return errno.EEXIST
+        six = "mcast_group6" in daemon
+        headers = 48 if six else 28
+        mtu = self.interfaces[daemon["mcast_ifn"]]
+        mtu = max(mtu, 1500) if state == nl.IP_VS_STATE_BACKUP else mtu
+        low = (1024 if state == nl.IP_VS_STATE_BACKUP else 1) + headers + 8
+        maxlen = daemon.get("sync_maxlen")
+        maxlen = min(max(maxlen, low), 65535 - headers) if maxlen else mtu - headers
+        group = ("IPVS_DAEMON_ATTR_MCAST_GROUP6", daemon["mcast_group6"]) if six else \
+            ("IPVS_DAEMON_ATTR_MCAST_GROUP", daemon.get("mcast_group") or "224.0.0.81")
+        attrs = [("IPVS_DAEMON_ATTR_STATE", state), ("IPVS_DAEMON_ATTR_MCAST_IFN", daemon["mcast_ifn"]),
+                 ("IPVS_DAEMON_ATTR_SYNC_ID", daemon["sync_id"]), ("IPVS_DAEMON_ATTR_SYNC_MAXLEN", maxlen), group,
+                 ("IPVS_DAEMON_ATTR_MCAST_PORT", daemon.get("mcast_port") or 8848),
+                 ("IPVS_DAEMON_ATTR_MCAST_TTL", daemon.get("mcast_ttl") or 1)]
+        self.daemons.append(attrs)
+        return 0
+
     def dump(self, cmd, service):
         """The replies to a dump request: a list of encoded messages."""
         if cmd == nl.IPVS_CMD_GET_SERVICE:
@@ -213,6 +260,12 @@ class FakeKernel(object):
             return []
         return [_wire(nl.IPVS_CMD_NEW_DEST, [("IPVS_CMD_ATTR_DEST", _dest_attrs(dest))])
                 for dest in entry["dests"].values()]
+
+
+def _decoded(cmd, attrs):
+    decoded = nl.ipvs_msg(_wire(cmd, attrs))
+    decoded.decode()
+    return decoded
 
 
 def _service_attrs(raw):
@@ -374,14 +427,24 @@ class _FakeSocket(object):
         request = nl.ipvs_msg(bytes(msg.data))
         request.decode()
         cmd = request["cmd"]
+        parsed = nl.nla_to_dict(request)
         self.kernel.requests.append(Request(cmd, msg_flags, 0, None, None, None))
+        self.kernel.requests[-1].attrs = parsed
+        if cmd in WRITE_COMMANDS:
+            if self.kernel.read_only:
+                raise ReadOnlyViolation("a %s request was sent in check mode" % NAMES[cmd])
+            code = self.kernel.fail.get((NAMES[cmd], None, None)) or self.kernel.handle_config(cmd, parsed)
+            if code:
+                raise nl.NetlinkError(code)
+            return ()
+        if cmd == nl.IPVS_CMD_GET_CONFIG:
+            return (_decoded(nl.IPVS_CMD_SET_CONFIG, [
+                ("IPVS_CMD_ATTR_TIMEOUT_TCP", self.kernel.timeouts["timeout_tcp"]),
+                ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", self.kernel.timeouts["timeout_tcp_fin"]),
+                ("IPVS_CMD_ATTR_TIMEOUT_UDP", self.kernel.timeouts["timeout_udp"])]),)
         assert cmd == nl.IPVS_CMD_GET_DAEMON, "unexpected pyroute2 request %d" % cmd
-        replies = []
-        for daemon in self.kernel.daemons:
-            decoded = nl.ipvs_msg(_wire(nl.IPVS_CMD_NEW_DAEMON, [("IPVS_CMD_ATTR_DAEMON", {"attrs": daemon})]))
-            decoded.decode()
-            replies.append(decoded)
-        return tuple(replies)
+        return tuple(_decoded(nl.IPVS_CMD_NEW_DAEMON, [("IPVS_CMD_ATTR_DAEMON", {"attrs": daemon})])
+                     for daemon in self.kernel.daemons)
 
     def close(self):
         self.kernel.open_sockets -= 1
