@@ -24,6 +24,11 @@ import sys
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import (  # raw_key, raw_dest_key: this file's names
+    host_port,
+    raw_destination_key as raw_dest_key,
+    raw_service_key as raw_key,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     FAMILIES,
     FAMILY_NUMBERS,
@@ -148,27 +153,6 @@ class DestSpec(object):
         self.path = path
         self.key = key
         self.raw = raw
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Keys, as _ipvs_model.service_key / destination_key write them (tests check that they agree)
-
-def _host_port(address, port):
-    if ":" in address:
-        return "[%s]:%d" % (address, port)
-    return "%s:%d" % (address, port)
-
-
-def raw_key(raw):
-    """The key of a raw service dict: ``tcp/198.51.100.10:80``, ``udp/[2001:db8::10]:53``, ``fwmark/ipv4/7``."""
-    if raw.get("fwmark"):
-        return "fwmark/%s/%d" % (FAMILIES.get(raw["af"], "af%s" % raw["af"]), raw["fwmark"])
-    return "%s/%s" % (PROTOCOLS.get(raw["protocol"], str(raw["protocol"])), _host_port(raw["addr"], raw["port"]))
-
-
-def raw_dest_key(raw):
-    """The key of a raw destination dict within its service: ``198.51.100.21:80``, ``[2001:db8::21]:80``."""
-    return _host_port(raw["addr"], raw["port"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -600,7 +584,7 @@ def parse_destination(entry, path, errors, service):
                 )
     key = None
     if address not in (None, _BAD) and port is not _BAD:
-        key = _host_port(address[1], port)
+        key = host_port(address[1], port)
     if len(errors) != count:
         return key, None
     af, text, _packed = address

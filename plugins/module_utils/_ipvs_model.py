@@ -17,6 +17,8 @@ from __future__ import annotations
 import socket
 import struct
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_keys as _keys
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import FAMILIES, PROTOCOLS, host_port
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import (
     IP_VS_CONN_F_BYPASS,
     IP_VS_CONN_F_DROUTE,
@@ -44,9 +46,7 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_SCTP = 132
 
-FAMILIES = {AF_INET: "ipv4", AF_INET6: "ipv6"}
 FAMILY_NUMBERS = dict((name, number) for number, name in FAMILIES.items())
-PROTOCOLS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_SCTP: "sctp"}
 PROTOCOL_NUMBERS = dict((name, number) for number, name in PROTOCOLS.items())
 
 # IPVS_DEST_ATTR_FWD_METHOD. ipvsadm: -m masquerading (nat), -g gatewaying (dr), -i ipip (tun).
@@ -240,22 +240,15 @@ def stats_and_rates(raw):
 # ---------------------------------------------------------------------------------------------------------------
 # Keys
 
-def _host_port(address, port):
-    if ":" in address:
-        return "[%s]:%s" % (address, port)
-    return "%s:%s" % (address, port)
-
-
 def service_key(service):
     """The key of a normalized service: ``tcp/198.51.100.10:80``, ``udp/[2001:db8::10]:53``, ``fwmark/ipv4/7``."""
-    if service.get("fwmark"):
-        return "fwmark/%s/%s" % (service["family"], service["fwmark"])
-    return "%s/%s" % (service["protocol"], _host_port(service["address"], service["port"]))
+    return _keys.service_key(service["protocol"], service["address"], service["port"], service.get("fwmark"),
+                             service["family"])
 
 
 def destination_key(destination):
     """The key of a normalized destination within its service: ``198.51.100.21:80``, ``[2001:db8::21]:80``."""
-    return _host_port(destination["address"], destination["port"])
+    return host_port(destination["address"], destination["port"])
 
 
 def parse_service_key(text):
@@ -302,7 +295,7 @@ def parse_service_key(text):
     except IPVSModelError:
         raise IPVSModelError("%r: %r is not an IP address" % (text, address))
     port = _integer(port, text, "port", 0, 65535)
-    return "%s/%s" % (kind, _host_port(address, port))
+    return "%s/%s" % (kind, host_port(address, port))
 
 
 def _integer(value, text, what, low, high):
@@ -464,8 +457,3 @@ def normalize_state(raw_state, stats=True):
             (normalize_daemon(raw) for raw in raw_state["daemons"]), key=lambda daemon: daemon["state"] != "master"
         )
     return result
-
-
-def raw_service_key(raw):
-    """The key of a raw service dict (for selecting services before their destinations are dumped)."""
-    return normalize_service(raw, stats=False)["key"]

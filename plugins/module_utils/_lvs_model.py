@@ -29,6 +29,8 @@ import ipaddress
 import math
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_keys as _keys
+
 SERVICES_VARIABLE = "lvs_virtual_services"
 VRRP_VARIABLE = "lvs_vrrp_instances"
 GATEWAYS_VARIABLE = "lvs_nat_gateways"
@@ -303,22 +305,15 @@ def _max_prefix(ip):
     return 32 if ip.version == 4 else 128
 
 
-def _host_port(address, port):
-    if ":" in address:
-        return "[%s]:%s" % (address, port)
-    return "%s:%s" % (address, port)
-
-
 def service_key(service):
-    """``tcp/198.51.100.100:80``, ``tcp/[2001:db8:100::100]:80`` or ``fwmark/ipv4/7``, as _ipvs_model writes it."""
-    if service.get("fwmark"):
-        return "fwmark/%s/%s" % (service["family"], service["fwmark"])
-    return "%s/%s" % (service["protocol"], _host_port(service["vip"], service["port"]))
+    """``tcp/198.51.100.100:80``, ``tcp/[2001:db8:100::100]:80`` or ``fwmark/ipv4/7``, as ipvs_info writes it."""
+    return _keys.service_key(service.get("protocol"), service.get("vip"), service.get("port"), service.get("fwmark"),
+                             service.get("family"))
 
 
 def destination_key(address, port):
-    """``198.51.100.21:80`` or ``[2001:db8:100::21]:80``, as _ipvs_model writes it."""
-    return _host_port(address, port)
+    """``198.51.100.21:80`` or ``[2001:db8:100::21]:80``, as ipvs_info writes it."""
+    return _keys.host_port(address, port)
 
 
 def _netmask_text(prefix_length):

@@ -25,28 +25,18 @@ description:
     nothing changes. When the kernel refuses a change, the module fails and lists what was applied and what was
     not.
   - Changing IPVS needs C(CAP_NET_ADMIN) (run as root, O(ignore:become=true)).
-author:
-  - lvs.cluster maintainers (!UNKNOWN)
-requirements:
-  - pyroute2 >= 0.9.1 on the managed host (C(pip install "pyroute2>=0.9.1"); the python3-pyroute2 packages of
-    Debian 12 and 13 are too old).
-  - The C(ip_vs) kernel module loaded on the managed host, or O(load_modules=true).
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
+  - lvs.cluster.ipvs.write
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Check mode reads the table and reports the same C(changed), RV(changes), RV(summary) and diff as a real run,
         without sending any change. With O(load_modules=true) it loads C(ip_vs) if needed.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
     details:
       - The diff lists the services that change (added, modified or removed), each before and after, keyed by
         their service key.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
 options:
   services:
     description:

@@ -18,12 +18,8 @@ description:
   - Services are sorted by family, protocol, address and port (firewall-mark services last), destinations by
     address and port, so that two reads of the same table compare equal.
   - Reading needs C(CAP_NET_ADMIN) (run as root, O(ignore:become=true)).
-author:
-  - lvs.cluster maintainers (!UNKNOWN)
-requirements:
-  - pyroute2 >= 0.9.1 on the managed host (C(pip install "pyroute2>=0.9.1"); the python3-pyroute2 packages of
-    Debian 12 and 13 are too old).
-  - The C(ip_vs) kernel module loaded on the managed host, or O(load_modules=true).
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 attributes:
   check_mode:
     description: Can run in check mode and return the same result as without it, without changing the target.
@@ -394,11 +390,11 @@ sync_daemons:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import raw_service_key
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     IPVSModelError,
     normalize_state,
     parse_service_keys,
-    raw_service_key,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import (
     HAS_PYROUTE2,

@@ -24,27 +24,17 @@ description:
     option, and nothing changes.
   - To read the daemons, use M(lvs.cluster.ipvs_info) (O(lvs.cluster.ipvs_info#module:gather=daemons)).
   - Needs C(CAP_NET_ADMIN) (run as root, O(ignore:become=true)).
-author:
-  - lvs.cluster maintainers (!UNKNOWN)
-requirements:
-  - pyroute2 >= 0.9.1 on the managed host (C(pip install "pyroute2>=0.9.1"); the python3-pyroute2 packages of
-    Debian 12 and 13 are too old).
-  - The C(ip_vs) kernel module loaded on the managed host, or O(load_modules=true).
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
+  - lvs.cluster.ipvs.write
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Check mode reads the running daemons and reports the same C(changed), RV(changes) and diff as a real run,
         without starting or stopping anything. With O(load_modules=true) it loads C(ip_vs) if needed.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
     details:
       - The diff shows the daemon (as RV(sync_daemon)) before and after; an empty dict for a daemon that does not run.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
 options:
   role:
     description:
@@ -151,40 +141,19 @@ EXAMPLES = r"""
 RETURN = r"""
 sync_daemon:
   description:
-    - The daemon of O(role) after the run (in check mode, as it would be), in the shape of the entries of
+    - The daemon of O(role) after the run (in check mode, as it would be), with the keys (C(state),
+      C(mcast_interface), C(syncid), C(sync_maxlen), C(mcast_group), C(mcast_port), C(mcast_ttl)) of the entries of
       M(lvs.cluster.ipvs_info)'s RV(lvs.cluster.ipvs_info#module:sync_daemons). V(null) when it does not run.
-    - In check mode, and after a restart in check mode, RV(sync_daemon.sync_maxlen) is V(null) when the kernel
-      would choose it.
+    - In check mode, RV(sync_daemon.sync_maxlen) is V(null) where the kernel would choose it (O(sync_maxlen)
+      omitted, and a daemon to start, or to restart on another interface or group family).
   returned: success
   type: dict
-  contains:
-    state:
-      description: The role, V(master) or V(backup).
-      type: str
-    mcast_interface:
-      description: The interface.
-      type: str
-    syncid:
-      description: The sync ID.
-      type: int
-    sync_maxlen:
-      description: The largest sync message payload, in bytes.
-      type: int
-    mcast_group:
-      description: The multicast group.
-      type: str
-    mcast_port:
-      description: The UDP port.
-      type: int
-    mcast_ttl:
-      description: The multicast TTL.
-      type: int
   sample: {state: master, mcast_interface: eth2, syncid: 10, sync_maxlen: 1472, mcast_group: 224.0.0.81,
            mcast_port: 8848, mcast_ttl: 1}
 changes:
   description:
     - What the run did (in check mode, would do), C(start ROLE sync daemon), C(stop ROLE sync daemon), or
-      C(restart ROLE sync daemon (OPTIONS)) with the options that differed.
+      C(restart ROLE sync daemon) followed by the options that differed, in parentheses.
   returned: success
   type: list
   elements: str

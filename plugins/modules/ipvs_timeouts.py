@@ -19,27 +19,17 @@ description:
   - Every value is checked before the change; each error names the option, and nothing changes.
   - To read the timeouts, use M(lvs.cluster.ipvs_info) (O(lvs.cluster.ipvs_info#module:gather=timeouts)).
   - Needs C(CAP_NET_ADMIN) (run as root, O(ignore:become=true)).
-author:
-  - lvs.cluster maintainers (!UNKNOWN)
-requirements:
-  - pyroute2 >= 0.9.1 on the managed host (C(pip install "pyroute2>=0.9.1"); the python3-pyroute2 packages of
-    Debian 12 and 13 are too old).
-  - The C(ip_vs) kernel module loaded on the managed host, or O(load_modules=true).
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
+  - lvs.cluster.ipvs.write
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Check mode reads the timeouts and reports the same C(changed), RV(changes) and diff as a real run,
         without setting anything. With O(load_modules=true) it loads C(ip_vs) if needed.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
     details:
       - The diff shows the three timeouts (as RV(timeouts)) before and after.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
 options:
   tcp:
     description:
@@ -88,20 +78,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 timeouts:
-  description: The timeouts after the run (in check mode, as they would be), in seconds, as M(lvs.cluster.ipvs_info)
-    returns them.
+  description:
+    - The timeouts after the run (in check mode, as they would be), in seconds, C(tcp), C(tcp_fin) and C(udp), as
+      M(lvs.cluster.ipvs_info) returns them (RV(lvs.cluster.ipvs_info#module:timeouts)).
   returned: success
   type: dict
-  contains:
-    tcp:
-      description: Established TCP connections.
-      type: int
-    tcp_fin:
-      description: TCP connections after a FIN.
-      type: int
-    udp:
-      description: UDP flows.
-      type: int
   sample: {tcp: 600, tcp_fin: 60, udp: 300}
 changes:
   description: One line per timeout the run changed (in check mode, would change), C(set NAME timeout OLD -> NEW).

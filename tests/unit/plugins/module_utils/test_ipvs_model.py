@@ -16,6 +16,7 @@ import struct
 
 import pytest
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_keys as keys
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
 
@@ -558,5 +559,5 @@ def test_normalize_state_sorts_and_keeps_only_what_was_read():
 
 def test_raw_service_key_matches_parsed_user_keys():
     raw = {"af": AF_INET6, "protocol": 17, "addr": "2001:db8::10", "port": 53, "sched_name": "rr"}
-    assert model.raw_service_key(raw) == model.parse_service_key("UDP/[2001:DB8::0:10]:53")
-    assert model.raw_service_key({"af": AF_INET, "fwmark": 7}) == model.parse_service_key("fwmark/7")
+    assert keys.raw_service_key(raw) == model.parse_service_key("UDP/[2001:DB8::0:10]:53")
+    assert keys.raw_service_key({"af": AF_INET, "fwmark": 7}) == model.parse_service_key("fwmark/7")

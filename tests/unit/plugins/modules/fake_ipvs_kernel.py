@@ -22,7 +22,8 @@ import socket
 import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_diff import raw_dest_key, raw_key
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import raw_destination_key as raw_dest_key
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import raw_service_key as raw_key
 
 PRID = 0x1C
 ALL_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf")
