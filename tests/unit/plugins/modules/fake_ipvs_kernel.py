@@ -238,7 +238,7 @@ class FakeKernel(object):
         six = "mcast_group6" in daemon
         headers = 48 if six else 28
         mtu = self.interfaces[daemon["mcast_ifn"]]
-        mtu = max(mtu, 1500) if state == nl.IP_VS_STATE_BACKUP else mtu
+        mtu = min(max(mtu, 1500), 65535) if state == nl.IP_VS_STATE_BACKUP else min(mtu, 1500)
         low = (1024 if state == nl.IP_VS_STATE_BACKUP else 1) + headers + 8
         maxlen = daemon.get("sync_maxlen")
         maxlen = min(max(maxlen, low), 65535 - headers) if maxlen else mtu - headers
