@@ -24,16 +24,15 @@ import sys
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import (  # raw_key, raw_dest_key: this file's names
+# raw_key and raw_dest_key keep the names this file has always given them (other files import them from here).
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_keys import (
     host_port,
     raw_destination_key as raw_dest_key,
     raw_service_key as raw_key,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
-    FAMILIES,
     FAMILY_NUMBERS,
     PROTOCOL_NUMBERS,
-    PROTOCOLS,
     IPVSModelError,
     destination_sort_key,
     normalize_destination,

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ipvs_sync_daemon
 short_description: Start, change or stop the IPVS connection-synchronisation daemons
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Starts or stops the kernel's IPVS master or backup connection-synchronisation daemon (ipvsadm
     C(--start-daemon), C(--stop-daemon)) over generic netlink with the pyroute2 library. It never runs C(ipvsadm).
@@ -144,7 +144,7 @@ sync_daemon:
     - The daemon of O(role) after the run (in check mode, as it would be), with the keys (C(state),
       C(mcast_interface), C(syncid), C(sync_maxlen), C(mcast_group), C(mcast_port), C(mcast_ttl)) of the entries of
       M(lvs.cluster.ipvs_info)'s RV(lvs.cluster.ipvs_info#module:sync_daemons). V(null) when it does not run.
-    - In check mode, RV(sync_daemon.sync_maxlen) is V(null) where the kernel would choose it (O(sync_maxlen)
+    - In check mode, its C(sync_maxlen) is V(null) where the kernel would choose it (O(sync_maxlen)
       omitted, and a daemon to start, or to restart on another interface or group family).
   returned: success
   type: dict

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ipvs_timeouts
 short_description: Set the IPVS connection timeouts (TCP, TCP FIN, UDP)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets the kernel's IPVS connection timeouts (ipvsadm C(--set TCP TCPFIN UDP)) over generic netlink with the
     pyroute2 library. It never runs C(ipvsadm).
