@@ -527,6 +527,10 @@ _PLAIN_METHODS = {"dr": IP_VS_CONN_F_DROUTE, "route": IP_VS_CONN_F_DROUTE, "nat"
 _BROADCAST = b"\xff\xff\xff\xff"
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _plain_destination(entry, service):
     """``(key, raw)`` of a destination entry that is valid at first sight, or None: then ``_parse_destination``
     checks it option by option and words the errors.
@@ -539,7 +543,7 @@ def _plain_destination(entry, service):
     if service["af"] != AF_INET or not _PLAIN_DEST_OPTIONS.issuperset(entry):
         return None
     address = entry.get("address")
-    if type(address) is not str:
+    if not isinstance(address, str):
         return None
     try:
         packed = socket.inet_pton(AF_INET, address)
@@ -551,7 +555,7 @@ def _plain_destination(entry, service):
     method = entry.get("forwarding_method")
     if method is None:
         method = IP_VS_CONN_F_DROUTE
-    elif type(method) is str and method in _PLAIN_METHODS:
+    elif isinstance(method, str) and method in _PLAIN_METHODS:
         method = _PLAIN_METHODS[method]
     else:
         return None
@@ -559,19 +563,19 @@ def _plain_destination(entry, service):
     fwmark = service.get("fwmark")
     if port is None:
         port = 0 if fwmark else service["port"]
-    elif type(port) is not int or not 0 <= port <= MAX_PORT or (
+    elif not _is_int(port) or not 0 <= port <= MAX_PORT or (
             not fwmark and method != IP_VS_CONN_F_MASQ and port != service["port"]):
         return None
     weight = entry.get("weight")
     if weight is None:
         weight = 1
-    elif type(weight) is not int or not 0 <= weight <= MAX_WEIGHT:
+    elif not _is_int(weight) or not 0 <= weight <= MAX_WEIGHT:
         return None
     upper = entry.get("upper_threshold")
     lower = entry.get("lower_threshold")
     upper = 0 if upper is None else upper
     lower = 0 if lower is None else lower
-    if (type(upper) is not int or type(lower) is not int or not 0 <= upper <= MAX_THRESHOLD
+    if (not _is_int(upper) or not _is_int(lower) or not 0 <= upper <= MAX_THRESHOLD
             or not 0 <= lower <= upper):
         return None
     raw = {
@@ -591,7 +595,7 @@ def _plain_destination(entry, service):
 
 def parse_destination(entry, path, errors, service):
     """One destination entry of ``service`` (a raw service dict) -> ``(key, DestSpec)``, as ``parse_service``."""
-    if type(entry) is dict:
+    if isinstance(entry, dict):
         plain = _plain_destination(entry, service)
         if plain is not None:
             return plain[0], DestSpec(None, path, plain[0], plain[1])
