@@ -4,18 +4,25 @@
 The table: SERVICES TCP services x DESTINATIONS real servers (default 1,000 x 10 = 11,000 objects), direct routing,
 wlc. In ONE guest of a lab of its own (single-director topology), side by side in every round:
 
-  (a) apply from empty: lvs.cluster.ipvs (timed inside the guest, interpreter start left out), ipvsadm-restore of
-      the same table, and keepalived loading the same table (checkers only, no health checks; timed until the
-      kernel lists every entry)                                  target: module <= 0.5 x keepalived
+  (a) apply from empty: lvs.cluster.ipvs, ipvsadm-restore of the same table, and keepalived loading the same table
+      (checkers only, no health checks; timed until the kernel lists every entry)
+                                                                target: module <= 0.5 x keepalived
   (b) no-change re-apply (dump + diff) against ipvsadm -Sn      target: module <= 1.0 x ipvsadm -Sn
-  (c) 10% of the weights changed against the full apply        target: <= 0.1 x full apply
+  (c) 10% of the weights changed against the full apply        target: module <= 0.1 x module's full apply
   (d) peak memory (VmHWM) of the module process                target: < 100 MiB
 
-and then the same three module runs end to end as Ansible tasks from this controller (templating, AnsiballZ,
-SSH, the module, the result). Prints every round, medians, and each median as a ratio of its target (a ratio
-below 1.0 meets it).
+Each module run is its own python3 process, as under Ansible. The targets are judged on the WHOLE process
+(interpreter start, imports, argument handling, the work, the result), because ipvsadm and keepalived are timed
+as whole processes too. The report also gives, for every case, the phases inside the process (interpreter
+start, imports, AnsibleModule argument handling, validation, kernel probe, socket, dump, diff, write, result)
+and the ratios of "module" (imports + main(), interpreter start left out) and of "work" (dump + diff + write)
+alone, so that fixed costs are neither hidden nor mistaken for the work. With --compare COMMIT the module of that
+commit runs in the same rounds too, for before/after figures. Then the same three module runs end to end as
+Ansible tasks from this controller (templating, AnsiballZ, SSH, the module, the result). Every figure is a median
+over the rounds; the exit status is 1 when any target is missed.
 
-Usage: bench/ipvs_apply.py [--rounds N] [--name LAB] [--services N] [--destinations N] [--keep-lab]
+Usage: bench/ipvs_apply.py [--rounds N] [--name LAB] [--services N] [--destinations N] [--compare COMMIT]
+                           [--ansible-rounds N] [--keep-lab]
 """
 import argparse
 import json
@@ -95,17 +102,34 @@ def guest(name, command, stdin=None, capture=True):
     return lab_command("ssh", "--name", name, HOST, "--", command, stdin=stdin, capture=capture)
 
 
-def prepare_guest(name, workdir, count, dests):
-    """Copy the module's code (as AnsiballZ would ship it), the inputs and pyroute2 to the guest."""
+def stage_plugins(lib, ref=None):
+    """The collection's modules and module_utils under ``lib`` as AnsiballZ ships them: from the working tree, or
+    from the git commit ``ref``."""
+    target = lib / "ansible_collections/lvs/cluster"
+    if ref is None:
+        for part in ("modules", "module_utils"):
+            shutil.copytree(ROOT / "plugins" / part, target / "plugins" / part,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        return
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "plugins/modules", "plugins/module_utils"],
+                             check=True, stdout=subprocess.PIPE).stdout
+    subprocess.run(["tar", "xf", "-", "-C", str(target)], input=archive, check=True)
+
+
+def prepare_guest(name, workdir, count, dests, compare=None):
+    """Copy the module's code (as AnsiballZ would ship it; with ``compare``, that commit's too), the inputs and
+    pyroute2 to the guest."""
     stage = workdir / "stage"
-    lib = stage / "lib"
     site = Path(next((VENV / "lib").glob("python3*/site-packages")))
-    shutil.copytree(site / "ansible/module_utils", lib / "ansible/module_utils",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (lib / "ansible/__init__.py").write_text("")
-    for part in ("modules", "module_utils"):
-        shutil.copytree(ROOT / "plugins" / part, lib / "ansible_collections/lvs/cluster/plugins" / part,
+    for lib_name, ref in (("lib", None), ("lib-before", compare)):
+        if lib_name == "lib-before" and compare is None:
+            continue
+        lib = stage / lib_name
+        shutil.copytree(site / "ansible/module_utils", lib / "ansible/module_utils",
                         ignore=shutil.ignore_patterns("__pycache__"))
+        (lib / "ansible/__init__.py").write_text("")
+        stage_plugins(lib, ref)
     shutil.copy(ROOT / "bench/ipvs_apply_guest.py", stage / "ipvs_apply_guest.py")
     for name_, table in (("full.json", services(count, dests)), ("weights.json", services(count, dests, True))):
         (stage / name_).write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"services": table}}))
@@ -192,7 +216,13 @@ def ansible_rounds(name, workdir, count, dests, rounds):
 
 # ---------------------------------------------------------------------------------------------------------------
 
+PHASES = ("args", "validate", "probe", "open", "dump", "diff", "write", "result", "other")
+CASES = (("a", "module_full", "apply from empty"), ("b", "module_nochange", "no-change re-apply"),
+         ("c", "module_weights", "10% of the weights changed"))
+
+
 def module_total(run):
+    """import + main() of one module run: the module's own time, interpreter start left out."""
     return run["import_s"] + run["main_s"]
 
 
@@ -200,15 +230,48 @@ def median(values):
     return statistics.median(values)
 
 
+def figures(rounds, key):
+    """The medians of one kind of module run (``key`` like ``module_full`` or ``module_full_before``)."""
+    runs = [line[key] for line in rounds]
+    result = {
+        "process": median([run["process_s"] for run in runs]),
+        "module": median([module_total(run) for run in runs]),
+        "import": median([run["import_s"] for run in runs]),
+        "main": median([run["main_s"] for run in runs]),
+        "work": median([run["work_s"] for run in runs]),
+        "hwm": max(run["vmhwm_kib"] for run in runs) / MIB,
+    }
+    for phase in PHASES:
+        result[phase] = median([run["phases"][phase] for run in runs])
+    return result
+
+
+def print_phase_table(title, table, python_s):
+    print(title)
+    header = ["case", "process", "=start*", "+import", "+main", "args", "validate", "probe", "open", "dump",
+              "diff", "write", "result", "other"]
+    print("  " + "".join("%-9s" % cell for cell in header))
+    for letter, figure in table:
+        cells = [letter, figure["process"], python_s, figure["import"], figure["main"]]
+        cells += [figure[phase] for phase in PHASES]
+        print("  " + "".join("%-9s" % (cell if isinstance(cell, str) else "%.3f" % cell) for cell in cells))
+    print("  (seconds, medians; *start = 'python3 -c pass', measured on its own; process = what the parent sees)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--name", default="ipvsbench")
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--destinations", type=int, default=10)
+    parser.add_argument("--compare", metavar="COMMIT",
+                        help="also run the module of this git commit in every round (before/after figures)")
+    parser.add_argument("--ansible-rounds", type=int, default=None,
+                        help="rounds of the end-to-end Ansible playbook (default: --rounds; 0 skips it)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running afterwards")
     options = parser.parse_args()
     count, dests = options.services, options.destinations
+    ansible_count = options.rounds if options.ansible_rounds is None else options.ansible_rounds
 
     started_lab = False
     if not lab.in_use(options.name):
@@ -216,8 +279,13 @@ def main():
         lab.up(options.name, str(TOPOLOGY), log=lambda *_: None)
         started_lab = True
     workdir = Path(tempfile.mkdtemp(prefix="ipvs-bench-"))
+    versions = [("", "this tree")]
+    if options.compare:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", options.compare], check=True,
+                                stdout=subprocess.PIPE).stdout.decode().strip()
+        versions.append(("_before", "commit %s" % commit))
     try:
-        prepare_guest(options.name, workdir, count, dests)
+        prepare_guest(options.name, workdir, count, dests, options.compare)
         kernel = guest(options.name, "uname -r; nproc; keepalived --version 2>&1 | head -1; ipvsadm --version")
         print("guest: " + " | ".join(kernel.decode().split("\n")[:4]))
         print("table: %d TCP services x %d real servers = %d objects; %d rounds" % (
@@ -225,67 +293,85 @@ def main():
         out = guest(options.name, "python3 %s/ipvs_apply_guest.py rounds %s %d" % (GUEST_DIR, GUEST_DIR, options.rounds))
         rounds = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
         for line in rounds:
-            full, nochange, weights = line["module_full"], line["module_nochange"], line["module_weights"]
-            assert line["restore_lines"] == line["keepalived_lines"] == line["table_lines"] == line["expected_lines"], line
-            assert full["changed"] and not nochange["changed"] and weights["changed"], line
-            assert weights["summary"]["destinations_modified"] == count, weights
-            print("round %d: (a) module %.3f s (import %.3f + main %.3f; core %.3f), ipvsadm-restore %.3f s, "
-                  "keepalived %.3f s | (b) module %.3f s (main %.3f), ipvsadm -Sn %.3f s | (c) module %.3f s "
-                  "(main %.3f) | VmHWM %.1f/%.1f/%.1f MiB" % (
-                      line["round"], module_total(full), full["import_s"], full["main_s"], full["core_s"],
-                      line["restore_s"], line["keepalived_s"], module_total(nochange), nochange["main_s"],
-                      line["save_s"], module_total(weights), weights["main_s"], full["vmhwm_kib"] / MIB,
-                      nochange["vmhwm_kib"] / MIB, weights["vmhwm_kib"] / MIB), flush=True)
-        print("end to end as Ansible tasks (controller -> SSH -> guest):", flush=True)
-        e2e = ansible_rounds(options.name, workdir, count, dests, options.rounds)
+            assert line["restore_lines"] == line["keepalived_lines"] == line["expected_lines"], line
+            for suffix, _label in versions:
+                full, nochange, weights = (line[key + suffix] for key in ("module_full", "module_nochange",
+                                                                           "module_weights"))
+                assert line["table_lines" + suffix] == line["expected_lines"], line
+                assert full["changed"] and not nochange["changed"] and weights["changed"], line
+                assert full["summary"]["destinations_created"] == count * dests, full
+                assert weights["summary"]["destinations_modified"] == count, weights
+            print("round %d: python3 start %.3f s | module process: (a) %.3f s (b) %.3f s (c) %.3f s%s | "
+                  "ipvsadm-restore %.3f s, keepalived %.3f s, ipvsadm -Sn %.3f s" % (
+                      line["round"], line["python_s"], line["module_full"]["process_s"],
+                      line["module_nochange"]["process_s"], line["module_weights"]["process_s"],
+                      "".join(" | %s: (a) %.3f s (b) %.3f s (c) %.3f s" % (
+                          label, line["module_full" + suffix]["process_s"],
+                          line["module_nochange" + suffix]["process_s"], line["module_weights" + suffix]["process_s"])
+                          for suffix, label in versions[1:]),
+                      line["restore_s"], line["keepalived_s"], line["save_s"]), flush=True)
+        e2e = []
+        if ansible_count:
+            print("end to end as Ansible tasks (controller -> SSH -> guest):", flush=True)
+            e2e = ansible_rounds(options.name, workdir, count, dests, ansible_count)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if started_lab and not options.keep_lab:
             lab.down(options.name, log=lambda *_: None)
 
-    def med(key, part=None):
-        """The median over the rounds of a figure, or of a module run's import + main() (or one ``part``)."""
-        values = []
-        for line in rounds:
-            value = line[key]
-            if isinstance(value, dict):
-                value = module_total(value) if part is None else value[part]
-            values.append(value)
-        return median(values)
-
-    a_module, a_import, a_main, a_core = (med("module_full", part) for part in (None, "import_s", "main_s", "core_s"))
-    restore, keepalived = med("restore_s"), med("keepalived_s")
-    b_module, b_main, b_core = (med("module_nochange", part) for part in (None, "main_s", "core_s"))
-    save = med("save_s")
-    c_module, c_main, c_core = (med("module_weights", part) for part in (None, "main_s", "core_s"))
-    hwm = max(max(line[key]["vmhwm_kib"] for key in ("module_full", "module_nochange", "module_weights"))
-              for line in rounds) / MIB
-    e2e_full, e2e_nochange, e2e_weights = (median([r[key] for r in e2e]) for key in ("full", "nochange", "weights"))
-
+    python_s = median([line["python_s"] for line in rounds])
+    restore, keepalived, save = (median([line[key] for line in rounds])
+                                 for key in ("restore_s", "keepalived_s", "save_s"))
     print()
-    print("medians over %d rounds (module = import + main() in the guest, interpreter start excluded):" % len(rounds))
-    print("(a) apply from empty: module %.3f s (import %.3f s, main %.3f s, of which validate+dump+diff+write %.3f s);"
-          " ipvsadm-restore %.3f s; keepalived %.3f s" % (a_module, a_import, a_main, a_core, restore, keepalived))
-    print("    module / keepalived = %.2f (main only %.2f); target <= 0.5 -> ratio to target %.2f"
-          % (a_module / keepalived, a_main / keepalived, a_module / keepalived / 0.5))
-    print("    module / ipvsadm-restore = %.2f" % (a_module / restore))
-    print("(b) no change: module %.3f s (main %.3f s, of which dump+diff %.3f s); ipvsadm -Sn %.3f s"
-          % (b_module, b_main, b_core, save))
-    print("    module / ipvsadm -Sn = %.2f (main only %.2f, dump+diff only %.2f); target <= 1.0 -> ratio to target %.2f"
-          % (b_module / save, b_main / save, b_core / save, b_module / save))
-    print("(c) 10%% of weights: module %.3f s (main %.3f s, core %.3f s)" % (c_module, c_main, c_core))
-    print("    / full apply = %.2f (main only %.2f, core only %.2f); target <= 0.1 -> ratio to target %.2f"
-          % (c_module / a_module, c_main / a_main, c_core / a_core, c_module / a_module / 0.1))
-    print("(d) peak memory of the module process: %.1f MiB; target < 100 MiB -> ratio to target %.2f" % (hwm, hwm / 100))
-    print("end to end as Ansible tasks: apply %.2f s, no change %.2f s, 10%% weights %.2f s"
-          % (e2e_full, e2e_nochange, e2e_weights))
+    print("medians over %d rounds, every figure measured side by side in the same guest and round" % len(rounds))
+    print("reference tools (whole processes): ipvsadm-restore %.3f s, keepalived until the table is complete %.3f s, "
+          "ipvsadm -Sn %.3f s; python3 interpreter start alone %.3f s" % (restore, keepalived, save, python_s))
+    results = {}
+    for suffix, label in versions:
+        fig = dict((letter, figures(rounds, key + suffix)) for letter, key, _title in CASES)
+        results[suffix] = fig
+        print()
+        print_phase_table("module phases (%s):" % label, [(letter, fig[letter]) for letter, _k, _t in CASES],
+                          python_s)
+    fig = results[""]
+    a, b, c = fig["a"], fig["b"], fig["c"]
+    hwm = max(fig[letter]["hwm"] for letter in "abc")
+    print()
+    print("ratios (this tree). 'process' = the whole module process (interpreter start, imports, argument handling,")
+    print("work, result): the figure the targets are judged on, as the tools it is compared with are whole processes")
+    print("too. 'module' = imports + main() (interpreter start left out). 'work' = dump + diff + write only.")
+    print("(a) apply from empty / keepalived: process %.2f, module %.2f, work %.2f   target <= 0.5"
+          % (a["process"] / keepalived, a["module"] / keepalived, a["work"] / keepalived))
+    print("    apply from empty / ipvsadm-restore: process %.2f, module %.2f, work %.2f"
+          % (a["process"] / restore, a["module"] / restore, a["work"] / restore))
+    print("(b) no-change re-apply / ipvsadm -Sn: process %.2f, module %.2f, dump+diff %.2f   target <= 1.0"
+          % (b["process"] / save, b["module"] / save, (b["dump"] + b["diff"]) / save))
+    print("(c) 10%% of the weights / the full apply (each a module run of this tree): process %.2f, module %.2f, "
+          "work %.2f   target <= 0.1" % (c["process"] / a["process"], c["module"] / a["module"], c["work"] / a["work"]))
+    print("(d) peak memory (VmHWM) of the module process, largest of all runs: %.1f MiB   target < 100 MiB" % hwm)
+    if len(versions) > 1:
+        before = results["_before"]
+        print()
+        print("before -> after (%s -> this tree), medians of the same rounds:" % versions[1][1])
+        for letter, _key, title in CASES:
+            print("  (%s) %-28s process %.3f -> %.3f s, module %.3f -> %.3f s (import %.3f -> %.3f, main %.3f -> "
+                  "%.3f), work %.3f -> %.3f s" % (
+                      letter, title, before[letter]["process"], fig[letter]["process"], before[letter]["module"],
+                      fig[letter]["module"], before[letter]["import"], fig[letter]["import"], before[letter]["main"],
+                      fig[letter]["main"], before[letter]["work"], fig[letter]["work"]))
+        print("  (d) peak memory %.1f -> %.1f MiB" % (max(before[x]["hwm"] for x in "abc"), hwm))
+    if e2e:
+        e2e_full, e2e_nochange, e2e_weights = (median([r[key] for r in e2e]) for key in ("full", "nochange", "weights"))
+        print("end to end as Ansible tasks (task start to task end, median of %d): apply %.2f s, no change %.2f s, "
+              "10%% weights %.2f s" % (len(e2e), e2e_full, e2e_nochange, e2e_weights))
     met = {
-        "a": a_module <= 0.5 * keepalived,
-        "b": b_module <= save,
-        "c": c_module <= 0.1 * a_module,
+        "a": a["process"] <= 0.5 * keepalived,
+        "b": b["process"] <= save,
+        "c": c["process"] <= 0.1 * a["process"],
         "d": hwm < 100,
     }
-    print("targets: " + ", ".join("(%s) %s" % (key, "met" if value else "MISSED") for key, value in met.items()))
+    print("targets (judged on whole processes): " + ", ".join(
+        "(%s) %s" % (key, "met" if value else "MISSED") for key, value in met.items()))
     return 0 if all(met.values()) else 1
 
 

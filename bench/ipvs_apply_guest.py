@@ -1,16 +1,23 @@
 #!/usr/bin/python3
 """The guest side of bench/ipvs_apply.py: runs inside one lab guest, as root, with python3 and pyroute2.
 
-    ipvs_apply_guest.py rounds DIR N   run N rounds of every measurement; one JSON line per measurement
-    ipvs_apply_guest.py module DIR ARGS.json OUT.json
+    ipvs_apply_guest.py rounds DIR N   run N rounds of every measurement; one JSON line per round
+    ipvs_apply_guest.py module DIR LIB ARGS.json OUT.json
                                        one run of lvs.cluster.ipvs in this process (used by 'rounds')
 
 DIR holds what the host copied: lib/ (ansible/module_utils and ansible_collections/lvs/cluster/plugins, the
-files AnsiballZ would ship), full.json and weights.json (module arguments), rules.txt (ipvsadm-restore input),
-keepalived.conf. A module run is timed from inside its own process, so the interpreter's start is left out:
-``import_s`` covers importing AnsibleModule, the module and pyroute2; ``main_s`` the module's main() from
-argument parsing to the JSON result on stdout; ``core_s`` the part between them (validation, kernel facts, dump,
-diff, writes). ``vmhwm_kib`` is the process's peak resident memory.
+files AnsiballZ would ship), optionally lib-before/ (the same from an earlier commit, to compare), full.json and
+weights.json (module arguments), rules.txt (ipvsadm-restore input), keepalived.conf.
+
+Each module run is a process of its own. ``process_s`` is that whole process as its parent sees it (interpreter
+start, imports, the run, exit): the figure comparable to the ipvsadm and keepalived processes. Inside it:
+``import_s`` covers importing AnsibleModule, the module and pyroute2 (as AnsiballZ's loader does); ``main_s``
+the module's main() from argument parsing to the JSON result on stdout, split into ``phases``: ``args``
+(AnsibleModule(): reading, copying and checking the arguments, logging the invocation), ``validate`` (the
+collection's validation of the table), ``probe`` (which IPVS modules the kernel offers), ``open`` (netlink
+socket and family lookup), ``dump`` (reading the table), ``diff`` (the plan), ``write`` (sending the changes),
+``result`` (exit_json: building and printing the result) and ``other`` (the rest of main()).
+``work_s`` = dump + diff + write: the netlink and planning work itself. ``vmhwm_kib`` is the peak resident memory.
 """
 
 import json
@@ -20,29 +27,49 @@ import subprocess
 import sys
 import time
 
+PHASES = ("args", "validate", "probe", "open", "dump", "diff", "write", "result")
 
-def module_run(directory, args_path, out_path):
+
+def _timed(phases, name, function):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+    return wrapper
+
+
+def module_run(directory, lib, args_path, out_path):
     started = time.perf_counter()
-    sys.path.insert(0, os.path.join(directory, "lib"))
+    sys.path.insert(0, os.path.join(directory, lib))
     from ansible.module_utils import basic
 
     with open(args_path, "rb") as handle:
         basic._ANSIBLE_ARGS = handle.read()
     basic._ANSIBLE_PROFILE = "legacy"
     from ansible_collections.lvs.cluster.plugins.modules import ipvs
+    from ansible_collections.lvs.cluster.plugins.module_utils import _common, _ipvs_netlink
 
     imported = time.perf_counter()
-    core = {}
-    original = ipvs.run
+    phases = {}
+    # Measuring hooks: the names main() and the reconciler look up at run time, wrapped with a timer.
+    original_module = basic.AnsibleModule
 
-    def timed_run(module, reconciler):
-        begin = time.perf_counter()
-        try:
-            return original(module, reconciler)
-        finally:
-            core["s"] = time.perf_counter() - begin
+    def make_module(*args, **kwargs):
+        module = _timed(phases, "args", original_module)(*args, **kwargs)
+        module.exit_json = _timed(phases, "result", module.exit_json)
+        module.fail_json = _timed(phases, "result", module.fail_json)
+        return module
 
-    ipvs.run = timed_run
+    ipvs.AnsibleModule = make_module
+    ipvs.parse_services = _timed(phases, "validate", ipvs.parse_services)
+    _common.probe_kernel_modules = _timed(phases, "probe", _common.probe_kernel_modules)
+    _common.plan_changes = _timed(phases, "diff", _common.plan_changes)
+    client = _ipvs_netlink.IPVSNetlink
+    client.open = _timed(phases, "open", client.open)
+    client.dump_table = _timed(phases, "dump", client.dump_table)
+    client.apply = _timed(phases, "write", client.apply)
     stdout = sys.stdout
     sys.stdout = open(out_path, "w")
     try:
@@ -57,7 +84,11 @@ def module_run(directory, args_path, out_path):
         hwm = [int(line.split()[1]) for line in handle if line.startswith("VmHWM:")][0]
     with open(out_path) as handle:
         result = json.load(handle)
-    print(json.dumps({"import_s": imported - started, "main_s": finished - imported, "core_s": core.get("s"),
+    main_s = finished - imported
+    phases = dict((name, phases.get(name, 0.0)) for name in PHASES)
+    phases["other"] = main_s - sum(phases.values())
+    print(json.dumps({"import_s": imported - started, "main_s": main_s, "phases": phases,
+                      "work_s": phases["dump"] + phases["diff"] + phases["write"],
                       "vmhwm_kib": hwm, "changed": result.get("changed"), "failed": result.get("failed", False),
                       "msg": result.get("msg"), "summary": result.get("summary")}))
 
@@ -78,12 +109,15 @@ def timed(command, stdin=None):
     return time.perf_counter() - started
 
 
-def module(directory, args_name):
-    out = subprocess.run([sys.executable, __file__, "module", directory, os.path.join(directory, args_name),
+def module(directory, args_name, lib="lib"):
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "module", directory, lib, os.path.join(directory, args_name),
                           os.path.join(directory, "result.json")], check=True, stdout=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
     result = json.loads(out.stdout.decode())
     if result["failed"]:
         raise SystemExit("the module failed: %s" % result["msg"])
+    result["process_s"] = elapsed
     return result
 
 
@@ -111,38 +145,45 @@ def keepalived(directory, expected_lines):
     return elapsed, listed
 
 
+def module_cases(directory, lib, line, suffix=""):
+    """(a) from empty, (b) no change, (c) 10% of the weights, with the module from ``lib``."""
+    run(["ipvsadm", "-C"])
+    line["module_full" + suffix] = module(directory, "full.json", lib)
+    line["module_nochange" + suffix] = module(directory, "full.json", lib)
+    line["module_weights" + suffix] = module(directory, "weights.json", lib)
+    line["table_lines" + suffix] = proc_lines()
+    run(["ipvsadm", "-C"])
+
+
 def rounds(directory, count):
     with open(os.path.join(directory, "meta.json")) as handle:
         meta = json.load(handle)
     expected = meta["services"] + meta["services"] * meta["destinations"] + 3  # ipvsadm -Ln: 3 header lines
+    compare = os.path.isdir(os.path.join(directory, "lib-before"))
     run(["modprobe", "ip_vs"])
     for name in meta["schedulers"]:
         run(["modprobe", "ip_vs_%s" % name])
     for number in range(1, count + 1):
-        line = {"round": number}
-        # (a) apply from empty: the module, ipvsadm-restore, keepalived
-        run(["ipvsadm", "-C"])
-        line["module_full"] = module(directory, "full.json")
+        line = {"round": number, "expected_lines": expected}
+        # interpreter start alone, as the module's process pays it
+        line["python_s"] = timed([sys.executable, "-c", "pass"])
+        # the module: (a), (b), (c); and the earlier commit's module in the same round, when asked
+        module_cases(directory, "lib", line)
+        if compare:
+            module_cases(directory, "lib-before", line, "_before")
+        # (a) ipvsadm-restore and keepalived from empty
         run(["ipvsadm", "-C"])
         line["restore_s"] = timed(["ipvsadm-restore"], os.path.join(directory, "rules.txt"))
         line["restore_lines"] = proc_lines()
-        line["keepalived_s"], line["keepalived_lines"] = keepalived(directory, expected)
-        # (b) no change: the module on the full table, against ipvsadm -Sn
-        run(["ipvsadm", "-C"])
-        module(directory, "full.json")
-        line["module_nochange"] = module(directory, "full.json")
+        # (b) ipvsadm -Sn on the same full table
         line["save_s"] = timed(["ipvsadm", "-Sn"])
-        # (c) 10% of the weights changed
-        line["module_weights"] = module(directory, "weights.json")
-        line["table_lines"] = proc_lines()
-        run(["ipvsadm", "-C"])
-        line["expected_lines"] = expected
+        line["keepalived_s"], line["keepalived_lines"] = keepalived(directory, expected)
         print(json.dumps(line), flush=True)
 
 
 def main():
     if sys.argv[1] == "module":
-        module_run(sys.argv[2], sys.argv[3], sys.argv[4])
+        module_run(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif sys.argv[1] == "rounds":
         rounds(sys.argv[2], int(sys.argv[3]))
     else:

@@ -500,3 +500,93 @@ def test_kernel_errors_are_explained(code, cmd, fragment):
     kind = "service" if cmd in (nl.IPVS_CMD_NEW_SERVICE, nl.IPVS_CMD_SET_SERVICE) else "destination"
     change = diff.Change("create", kind, spec.key, None, cmd, spec.raw, spec.destinations[0].raw)
     assert fragment in diff.explain_error(change, code)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The shortcut for plain destinations (_plain_destination) against the full check (_parse_destination)
+
+SERVICES_FOR_SHORTCUT = {
+    "tcp80": {"af": AF_INET, "protocol": socket.IPPROTO_TCP, "addr": "198.51.100.100", "port": 80},
+    "fwmark": {"af": AF_INET, "fwmark": 7, "port": 0},
+    "ipv6": {"af": AF_INET6, "protocol": socket.IPPROTO_TCP, "addr": "2001:db8::100", "port": 80},
+}
+ADDRESS_VALUES = ["198.51.100.21", "203.0.113.7", " 198.51.100.21", "198.51.100.21 ", "[198.51.100.21]",
+                  "198.051.100.21", "0.1.2.3", "224.0.0.1", "239.255.255.255", "255.255.255.255", "2001:db8::21",
+                  "198.51.100.256", "", None, 5, ["198.51.100.21"]]
+PORT_VALUES = [None, 80, 8080, 0, 65535, 65536, -1, "80", 80.0, True, False]
+METHOD_VALUES = [None, "dr", "route", "nat", "masq", "tun", "ipip", "DR", " dr", "gre", 1]
+WEIGHT_VALUES = [None, 0, 1, 100, 2147483647, 2147483648, -1, "5", 5.0, True, False]
+THRESHOLD_PAIRS = [(None, None), (0, 0), (100, 10), (100, 100), (10, 100), (None, 5), (5, None), (False, None),
+                   (None, False), ("", None), (4294967295, 0), (4294967296, 0), (2.0, 1)]
+EXTRA_OPTIONS = [{}, {"tunnel_type": "gre"}, {"bogus": 1}, {1: 2}]
+
+
+def shortcut_cases():
+    """Every combination of the values above over one option at a time, and a sample of mixed ones."""
+    base = {"address": "198.51.100.21"}
+    cases = []
+    for value in ADDRESS_VALUES:
+        cases.append({"address": value})
+    for name, values in (("port", PORT_VALUES), ("forwarding_method", METHOD_VALUES), ("weight", WEIGHT_VALUES)):
+        for value in values:
+            cases.append(dict(base, **{name: value}))
+    for upper, lower in THRESHOLD_PAIRS:
+        cases.append(dict(base, upper_threshold=upper, lower_threshold=lower))
+    for extra in EXTRA_OPTIONS:
+        entry = dict(base)
+        entry.update(extra)
+        cases.append(entry)
+    for port in PORT_VALUES:
+        for method in METHOD_VALUES:
+            for weight in (None, 3, "3", True):
+                cases.append({"address": "198.51.100.22", "port": port, "forwarding_method": method,
+                              "weight": weight})
+    return cases
+
+
+@pytest.mark.parametrize("service_name", sorted(SERVICES_FOR_SHORTCUT))
+def test_plain_destination_shortcut_equals_the_full_check(service_name):
+    service = SERVICES_FOR_SHORTCUT[service_name]
+    taken = 0
+    for entry in shortcut_cases():
+        plain = diff._plain_destination(entry, service)
+        errors = []
+        key, spec = diff._parse_destination(entry, "d", errors, service)
+        if plain is None:
+            continue
+        taken += 1
+        assert errors == [], (entry, errors)
+        assert plain == (key, spec.raw), entry
+        # and parse_destination returns what the full check returns
+        fast_key, fast_spec = diff.parse_destination(entry, "d", [], service)
+        assert (fast_key, fast_spec.raw, fast_spec.key, fast_spec.path) == (key, spec.raw, spec.key, spec.path)
+    if service_name == "ipv6":
+        assert taken == 0  # the shortcut is for IPv4 services only
+    else:
+        assert taken > 40, taken  # the common entries do take it
+
+
+@pytest.mark.parametrize("entry", [
+    {"address": "198.51.100.21"},
+    {"address": "198.51.100.21", "port": 80, "weight": 5},
+    {"address": "198.51.100.21", "port": 8080, "forwarding_method": "nat", "upper_threshold": 9,
+     "lower_threshold": 3},
+    {"address": "198.51.100.21", "forwarding_method": "route", "weight": 0},
+])
+def test_plain_destination_shortcut_is_taken(entry):
+    service = SERVICES_FOR_SHORTCUT["tcp80"]
+    assert diff._plain_destination(entry, service) is not None
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    ({"address": "198.51.100.21", "weight": True}, "weight: must be an integer"),
+    ({"address": "198.51.100.21", "upper_threshold": False}, "upper_threshold: must be an integer"),
+    ({"address": "198.51.100.21", "port": 81}, "its port must be the service's port 80"),
+    ({"address": "198.51.100.21", "upper_threshold": 5, "lower_threshold": 6}, "6 is above upper_threshold 5"),
+    ({"address": "224.0.0.1"}, "multicast"),
+    ({"address": "198.51.100.21", "forwarding_method": "tun", "tunnel_port": 5}, "only for tunnel_type gue"),
+])
+def test_entries_the_shortcut_leaves_get_the_full_messages(entry, fragment):
+    entries = [dict(WEB, destinations=[{"address": "198.51.100.22"}, entry])]
+    messages = errors_of(entries)
+    assert len(messages) == 1 and messages[0].startswith("services[0].destinations[1].") and fragment in messages[0]
