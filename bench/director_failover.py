@@ -9,11 +9,13 @@ director_only.yml) and the lab's web-dr service (198.51.100.100:80, rr, rs1 and 
                        timing (interval 1 s, timeout 1 s, retries 1, retry_delay 1 s)
 
 Failover: a client in the lab namespace sends one HTTP request through the VIP every 50 ms (0.5 s timeout);
-the master director (director1) is then stopped dead, and the figure is the time from that moment to the end of
-the first successful request sent after it. Between rounds the master must come back, so the rounds freeze the
-guest: SIGSTOP to its UML process group stops the whole guest kernel at once, its NICs go silent exactly as
-after a crash, and SIGCONT brings it back. One last round per run really kills director1's UML process
-(SIGKILL to its process group, only the PIDs the lab recorded for this lab's guest), with the role's defaults.
+the master director (director1) then goes silent, and the figure is the time from that moment to the end of
+the first successful request sent after it. Between rounds the master must come back, so the rounds cut the
+guest off: its front and back NICs' host-side taps go down in the lab namespace, so nothing it sends arrives,
+as after a crash; setting them up again brings it back (it preempts as the higher priority). (Freezing the
+UML process group with SIGSTOP/SIGCONT is no substitute: the UML kernel dies on SIGCONT.) One last round per
+run really kills director1's UML process (SIGKILL to its process group, the PID the lab recorded for this
+lab's guest, checked to be that guest), with the role's defaults.
 During each round a client downloads a 3 MB file at 300 kB/s through the VIP, started before the failover:
 the stream must arrive whole (the IPVS sync daemon gave the backup the connection).
 
@@ -46,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from lvs_lab import guests, lab, paths  # noqa: E402
+from lvs_lab import guests, lab, netns, paths  # noqa: E402
 
 TOPOLOGY = ROOT / "tools/lvs_lab/topologies/cluster-no-storage.yml"
 PLAYBOOK_SITE = ROOT / "playbooks/site.yml"
@@ -136,6 +138,19 @@ def guest_group(name, host):
     return pid
 
 
+def taps(name, host):
+    """The host-side taps of `host`'s front and back NICs (eth1, eth2) in lab `name`'s namespace."""
+    hosts = [h.name for h in lab.load_topology(name)[0].hosts]
+    index = hosts.index(host)
+    return [netns.tap_name(index, nic) for nic in (1, 2)]
+
+
+def set_taps(name, host, state):
+    for tap in taps(name, host):
+        subprocess.run(["ip", "netns", "exec", paths.namespace_name(name), "ip", "link", "set", tap, state],
+                       check=True)
+
+
 def holds_vip(name, host):
     return VIP in ssh(name, host, "ip -o address show dev eth1", check=False)
 
@@ -171,11 +186,16 @@ def failover_round(name, really_kill=False):
     time.sleep(1.5)
     group = guest_group(name, MASTER)
     stopped = time.time()
-    os.killpg(group, signal.SIGKILL if really_kill else signal.SIGSTOP)
-    rows = parse_probe(prober.communicate(timeout=60)[0])
-    code, size = (stream.communicate(timeout=90)[0].split() + ["0", "0"])[:2]
-    if not really_kill:
-        os.killpg(group, signal.SIGCONT)
+    if really_kill:
+        os.killpg(group, signal.SIGKILL)
+    else:
+        set_taps(name, MASTER, "down")
+    try:
+        rows = parse_probe(prober.communicate(timeout=60)[0])
+        code, size = (stream.communicate(timeout=90)[0].split() + ["0", "0"])[:2]
+    finally:
+        if not really_kill:
+            set_taps(name, MASTER, "up")
     after = [end for start, end, ok, _body in rows if ok and start >= stopped]
     failover = (min(after) - stopped) if after else float("inf")
     return {"failover_s": failover, "stream_ok": code == "200" and int(size) == STREAM_BYTES,
