@@ -12,8 +12,8 @@ author:
   - lvs.cluster maintainers (!UNKNOWN)
 description:
   - Runs the same validation as P(lvs.cluster.lvs_services#filter) and returns its errors instead of raising
-    them, one string per error, each starting with the path of the offending item and naming the service
-    (V(lvs_virtual_services[2] (web-nat\).forwarding: nat needs ...)) and, where one is involved, the host.
+    them, one string per error, each starting with the path of the offending item and naming the service and
+    field (such as C(lvs_virtual_services[2] (web-nat\).forwarding)) and, where one is involved, the host.
   - An empty list means the input is consistent. Roles use it in a C(run_once) preflight assertion before
     they change any host.
 positional: _input, hostvars, groups
