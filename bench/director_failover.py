@@ -202,7 +202,7 @@ def failover_round(name, really_kill=False):
             "stream": "%s %s bytes" % (code, size)}
 
 
-def health_round(name):
+def health_round(name, probe_seconds):
     wait(lambda: holds_vip(name, MASTER), 60, "director1 to hold the VIP")
     wait(lambda: in_table(name, MASTER, RS1), 120, "rs1 in the table")
     removal = {}
@@ -215,13 +215,13 @@ def health_round(name):
     poller = threading.Thread(target=poll)
     poller.start()
     time.sleep(2)  # the poll loop runs on director1
-    prober = client(name, "python3", "-c", PROBER, VIP, str(PORT), "75", "0.1", "0.5")
+    # The prober ends by itself (terminating `lvs-lab exec` would leave it running in the namespace): long
+    # enough for the slowest removal of the setting, and a few seconds of requests after it.
+    prober = client(name, "python3", "-c", PROBER, VIP, str(PORT), str(probe_seconds), "0.1", "0.5")
     time.sleep(1)
     stopped = float(ssh(name, "rs1", "date +%s.%N; systemctl stop nginx").split()[0])
     poller.join(timeout=120)
-    time.sleep(3)  # requests after the removal
-    prober.terminate()
-    rows = parse_probe(prober.communicate(timeout=30)[0])
+    rows = parse_probe(prober.communicate(timeout=probe_seconds + 60)[0])
     ssh(name, "rs1", "systemctl start nginx")
     if "at" not in removal:
         return {"removal_s": float("inf"), "failed_after_removal": -1}
@@ -245,19 +245,22 @@ def main():
     parser.add_argument("--name", default="failoverbench")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running (without the killed guest)")
     parser.add_argument("--idle-minutes", type=float, default=0, help="idle no-flap watch (off by default)")
+    parser.add_argument("--only", choices=sorted(SETTINGS), help="run one setting only (no side-by-side ratio)")
     options = parser.parse_args()
 
     started_lab = not lab.in_use(options.name)
-    if started_lab:
-        print("starting lab %s and converging the cluster (site.yml) ..." % options.name, flush=True)
-        lab.up(options.name, str(TOPOLOGY), log=lambda *_: None)
-        playbook(options.name, PLAYBOOK_SITE)
     missed = []
     results = {}
     try:
+        if started_lab:
+            print("starting lab %s and converging the cluster (site.yml) ..." % options.name, flush=True)
+            lab.up(options.name, str(TOPOLOGY), log=lambda *_: None)
+            playbook(options.name, PLAYBOOK_SITE)
         for host in ("rs1", "rs2"):
             ssh(options.name, host, "head -c %d /dev/urandom > /var/www/lvs-web/stream.bin" % STREAM_BYTES)
         for setting, extra in SETTINGS.items():
+            if options.only and setting != options.only:
+                continue
             print("\n== %s: converging the directors ..." % setting, flush=True)
             playbook(options.name, PLAYBOOK_DIRECTOR, extra)
             wait(lambda: in_table(options.name, MASTER, RS1), 120, "the table to fill")
@@ -270,7 +273,7 @@ def main():
                     flush=True)
             checks = []
             for number in range(1, options.hc_rounds + 1):
-                result = health_round(options.name)
+                result = health_round(options.name, 80 if setting == "keepalived defaults" else 15)
                 checks.append(result)
                 print("  health-check round %d: removed after %.2f s, %d failed requests after removal" % (
                     number, result["removal_s"], result["failed_after_removal"]), flush=True)
@@ -296,6 +299,11 @@ def main():
         if started_lab and not options.keep_lab:
             lab.down(options.name, log=lambda *_: None)
 
+    if options.only:
+        print("\n%s: %s" % (options.only, results[options.only]))
+        print("killed-process round: failover %.2f s, stream %s" % (
+            killed["failover_s"], "whole" if killed["stream_ok"] else "BROKEN"))
+        return 0
     default, tuned = results["keepalived defaults"], results["role defaults"]
     print("\n%-22s %14s %14s %10s" % ("", "keepalived def.", "role defaults", "ratio"))
     print("%-22s %12.2f s %12.2f s %9.1fx" % ("failover (median)", default["failover_s"], tuned["failover_s"],
