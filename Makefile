@@ -80,6 +80,7 @@ bench: setup
 	status=0; \
 	$(VENV)/bin/python bench/lab_boot.py || status=1; \
 	$(VENV)/bin/python bench/ipvs_apply.py || status=1; \
+	$(VENV)/bin/python bench/director_failover.py || status=1; \
 	exit $$status
 
 clean:

@@ -92,6 +92,16 @@ def normalize_services(virtual_services, hostvars, groups, director_group=DIRECT
     return services
 
 
+def service_errors(virtual_services, hostvars, groups, director_group=DIRECTOR_GROUP):
+    """Every error ``normalize_services`` would raise, as a list (empty when the input is consistent): for a
+    preflight check that reports them itself."""
+    try:
+        normalize_services(virtual_services, hostvars, groups, director_group)
+    except LVSModelError as exc:
+        return list(exc.errors)
+    return []
+
+
 class _ServiceParser(object):
 
     def __init__(self, context):
