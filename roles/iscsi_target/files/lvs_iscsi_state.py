@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # lvs.cluster iscsi_target role: print the LIO target's current state as JSON (read-only, from configfs through
 # rtslib-fb), so the role changes only what differs. CHAP secrets are reported as a sha256 of "userid:password".
 import hashlib
