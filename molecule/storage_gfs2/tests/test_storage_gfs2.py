@@ -62,9 +62,9 @@ def test_every_node_mounts_the_one_gfs2_filesystem(host):
     assert host.check_output("ls /sys/fs/gfs2") == LOCK_TABLE
     assert host.check_output("blkid -p -o value -s LABEL %s" % DEVICE) == LOCK_TABLE
     unit = host.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
-    assert host.check_output("systemctl is-enabled %s" % unit) == "enabled"
-    assert "dlm.service" in host.check_output("systemctl show -p Requires --value %s" % unit).split()
-    assert "nginx.service" in host.check_output("systemctl show -p Before --value %s" % unit).split()
+    assert host.check_output("systemctl is-enabled '%s'" % unit) == "enabled"
+    assert "dlm.service" in host.check_output("systemctl show -p Requires --value '%s'" % unit).split()
+    assert "nginx.service" in host.check_output("systemctl show -p Before --value '%s'" % unit).split()
 
 
 def test_same_filesystem_uuid_and_unique_initiators():

@@ -58,8 +58,8 @@ def test_share_is_a_hard_nfs42_mount_from_storage1(host):
     assert "timeo=100" in options and "retrans=3" in options, options
     # The unit is enabled (mounted again at boot) and ordered before the web service.
     unit = host.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
-    assert host.check_output("systemctl is-enabled %s" % unit) == "enabled"
-    assert "nginx.service" in host.check_output("systemctl show -p Before --value %s" % unit).split()
+    assert host.check_output("systemctl is-enabled '%s'" % unit) == "enabled"
+    assert "nginx.service" in host.check_output("systemctl show -p Before --value '%s'" % unit).split()
 
 
 def test_exports_list_exactly_the_real_servers():
