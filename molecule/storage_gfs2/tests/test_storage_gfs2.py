@@ -1,0 +1,178 @@
+"""The GFS2 storage tier on the lab (topology storage.yml): storage1 exports an iSCSI LUN with CHAP, rs1-rs3 form
+a corosync cluster with dlm and mount one GFS2 filesystem on /srv/lvs-shared.
+
+Every check reads the result back on the guests (findmnt, blkid, corosync-quorumtool, files) or from the client
+side (curl from the lab namespace), never from what the roles report. The last test kills rs3: keep it last.
+"""
+import concurrent.futures
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+testinfra_hosts = RUNNER.get_hosts("real_servers")
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-gfs2"
+LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+
+SHARE = "/srv/lvs-shared"
+NODES = {"rs1": "198.18.1.21", "rs2": "198.18.1.22", "rs3": "198.18.1.23"}
+TARGET = "iqn.2025-01.cluster.lvs:shared"
+DEVICE = "/dev/disk/by-path/ip-198.18.1.31:3260-iscsi-%s-lun-0" % TARGET
+LOCK_TABLE = "lvs:shared"
+APPENDS = 100
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def client(*command, timeout=120):
+    """Run a command in the lab namespace (the client side) and return its stdout."""
+    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def playbook(*args):
+    """Run bad_input.yml (playbooks/storage.yml) on the scenario's inventory; return (rc, output)."""
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(INVENTORY), os.path.join(SCENARIO, "bad_input.yml")] + list(args),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900, check=False)
+    return result.returncode, result.stdout
+
+
+def flat(output):
+    return " ".join(output.replace("''", "'").split())
+
+
+def test_every_node_mounts_the_one_gfs2_filesystem(host):
+    mount = json.loads(host.check_output("findmnt --json --mountpoint %s" % SHARE))["filesystems"][0]
+    assert mount["fstype"] == "gfs2", mount
+    assert host.check_output("readlink -f %s" % DEVICE) == host.check_output("readlink -f %s" % mount["source"])
+    # The lock table names the cluster and the filesystem; dlm holds the lockspace.
+    assert host.check_output("ls /sys/fs/gfs2") == LOCK_TABLE
+    assert host.check_output("blkid -p -o value -s LABEL %s" % DEVICE) == LOCK_TABLE
+    unit = host.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
+    assert host.check_output("systemctl is-enabled '%s'" % unit) == "enabled"
+    assert "dlm.service" in host.check_output("systemctl show -p Requires --value '%s'" % unit).split()
+    assert "nginx.service" in host.check_output("systemctl show -p Before --value '%s'" % unit).split()
+
+
+def test_same_filesystem_uuid_and_unique_initiators():
+    uuids = set(host(n).check_output("blkid -p -o value -s UUID %s" % DEVICE) for n in NODES)
+    assert len(uuids) == 1, uuids
+    names = [host(n).check_output("cat /etc/iscsi/initiatorname.iscsi") for n in NODES]
+    assert names == ["InitiatorName=iqn.2025-01.cluster.lvs.initiator:%s" % n for n in NODES]
+    for name in NODES:
+        record = host(name).check_output("iscsiadm -m node -T %s | grep -E '^node.startup|authmethod'" % TARGET)
+        assert "node.startup = automatic" in record and "node.session.auth.authmethod = CHAP" in record, record
+
+
+def test_corosync_lists_every_node_and_dlm_runs_without_fencing_in_the_lab():
+    listing = host("rs1").check_output("corosync-quorumtool -l -p")
+    members = [line.split()[3] for line in listing.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert sorted(members) == sorted(NODES), listing
+    assert "Quorate:          Yes" in host("rs1").check_output("corosync-quorumtool -s || true")
+    keys = set()
+    for name in NODES:
+        node = host(name)
+        assert node.service("dlm").is_running
+        assert "enable_fencing=0" in node.file("/etc/dlm/dlm.conf").content_string
+        key = node.file("/etc/corosync/authkey")
+        assert key.mode == 0o400 and key.user == "root"
+        keys.add(key.sha256sum)
+    assert len(keys) == 1, "the authkey must be the same on every node"
+
+
+def test_target_has_one_chap_acl_per_real_server():
+    storage = host("storage1")
+    saved = storage.file("/etc/rtslib-fb-target/saveconfig.json")
+    assert saved.mode == 0o600, "the saved target configuration holds the CHAP secret"
+    tpg = json.loads(saved.content_string)["targets"][0]["tpgs"][0]
+    assert tpg["attributes"]["authentication"] == 1 and tpg["attributes"]["generate_node_acls"] == 0
+    acls = dict((acl["node_wwn"], acl) for acl in tpg["node_acls"])
+    assert sorted(acls) == ["iqn.2025-01.cluster.lvs.initiator:%s" % n for n in sorted(NODES)]
+    assert all(acl["chap_userid"] == "lvs-cluster" and acl["chap_password"] for acl in acls.values())
+    assert [p["ip_address"] for p in tpg["portals"]] == ["198.18.1.31"]
+    assert storage.service("rtslib-fb-targetctl").is_enabled
+
+
+def test_concurrent_flocked_appends_from_every_node_are_exact():
+    name = "append-%s.txt" % uuid.uuid4().hex
+    script = ("for i in $(seq %d); do flock %s/%s.lock sh -c 'echo \"$(hostname) $0\" >> %s/%s' $i; done"
+              % (APPENDS, SHARE, name, SHARE, name))
+    with concurrent.futures.ThreadPoolExecutor(len(NODES)) as pool:
+        for future in [pool.submit(host(n).check_output, script) for n in NODES]:
+            future.result()
+    lines = host("rs2").file("%s/%s" % (SHARE, name)).content_string.splitlines()
+    assert len(lines) == APPENDS * len(NODES), "expected %d lines, got %d" % (APPENDS * len(NODES), len(lines))
+    for node in NODES:
+        mine = [line for line in lines if line.split()[0] == node]
+        assert sorted(int(line.split()[1]) for line in mine) == list(range(1, APPENDS + 1)), node
+
+
+def test_file_written_on_one_node_has_the_same_checksum_on_the_others_and_is_served():
+    name = "blob-%s.bin" % uuid.uuid4().hex
+    path = "%s/%s" % (SHARE, name)
+    digest = host("rs1").check_output(
+        "head -c 5000000 /dev/urandom > %s && chmod 0644 %s && sync && sha256sum %s" % (path, path, path)).split()[0]
+    for node in ("rs2", "rs3"):
+        assert host(node).check_output("sha256sum %s" % path).split()[0] == digest, node
+    for node, address in NODES.items():
+        served = client("sh", "-c", "curl -s -f -m 30 http://%s/shared/%s | sha256sum" % (address, name)).split()[0]
+        assert served == digest, node
+
+
+def test_second_converge_kept_the_filesystem_and_its_data():
+    """converge.yml wrote the marker (the filesystem's UUID) after the first converge; the idempotence run and
+    check mode came since. The marker must still be there, on the same filesystem."""
+    fs_uuid = host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE)
+    for node in NODES:
+        assert host(node).file("%s/converge-marker" % SHARE).content_string == fs_uuid + "\n", node
+
+
+@pytest.mark.parametrize("extra_vars, message, limit", [
+    ({"lvs_gfs2_journals": 2}, "lvs_gfs2_journals 2 is below the node count 3", "real_servers"),
+    ({"lvs_gfs2_lab_without_fencing": False}, "GFS2 needs fencing", "real_servers"),
+    ({"lvs_storage_iscsi_chap_password": ""},
+     "lvs_iscsi_target_chap_password (lvs_storage_iscsi_chap_password) is missing", "storage"),
+    ({"lvs_storage_iscsi_chap_password": ""},
+     "lvs_gfs2_chap_password (lvs_storage_iscsi_chap_password) is missing", "real_servers"),
+])
+def test_bad_input_fails_with_a_clear_message_and_changes_nothing(extra_vars, message, limit):
+    state = ("sha256sum /etc/corosync/corosync.conf /etc/dlm/dlm.conf /etc/iscsi/initiatorname.iscsi; "
+             "blkid -p -o value -s UUID %s; findmnt -n -o SOURCE %s" % (DEVICE, SHARE))
+    storage_state = "sha256sum /etc/rtslib-fb-target/saveconfig.json"
+    before = [host(n).check_output(state) for n in NODES], host("storage1").check_output(storage_state)
+    rc, output = playbook("--limit", limit, "-e", json.dumps(extra_vars))
+    assert rc != 0, output
+    assert message in flat(output), output
+    assert "changed=1" not in output and "changed=2" not in output, output
+    assert ([host(n).check_output(state) for n in NODES], host("storage1").check_output(storage_state)) == before
+
+
+def test_killing_a_node_leaves_the_others_writing_within_seconds():
+    """rs3 powers off without unmounting (sysrq o); rs1 and rs2 must write again soon (journal replay)."""
+    host("rs3").run("nohup sh -c 'sleep 1; echo o > /proc/sysrq-trigger' >/dev/null 2>&1 &")
+    time.sleep(2)
+    started = time.time()
+    path = "%s/after-kill.txt" % SHARE
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(host(n).run, "timeout 120 flock %s.lock sh -c 'echo %s >> %s'" % (path, n, path))
+                   for n in ("rs1", "rs2")]
+        results = [f.result() for f in futures]
+    elapsed = time.time() - started
+    assert all(r.rc == 0 for r in results), [r.stderr for r in results]
+    print("writes on rs1 and rs2 resumed %.1f s after rs3 was killed" % elapsed)
+    assert elapsed < 60, "the survivors took %.1f s to write" % elapsed
+    assert sorted(host("rs1").file(path).content_string.split()) == ["rs1", "rs2"]
+    assert "Quorate:          Yes" in host("rs1").check_output("corosync-quorumtool -s || true")

@@ -1,0 +1,151 @@
+"""The NFS storage tier on the lab (topology storage.yml): storage1 exports /srv/lvs-shared to rs1-rs3.
+
+Every check reads the result back on the guests (findmnt, exportfs, files) or from the client side (curl from
+the lab namespace through `tools/lvs-lab exec`), never from what the roles report.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+testinfra_hosts = RUNNER.get_hosts("real_servers")
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-nfs"
+LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+
+SHARE = "/srv/lvs-shared"
+SERVER = "198.18.1.31"
+REAL_SERVERS = {"rs1": "198.18.1.21", "rs2": "198.18.1.22", "rs3": "198.18.1.23"}
+EXPORTS_FILE = "/etc/exports.d/lvs-cluster.exports"
+NOBODY = 65534
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def client(*command, timeout=120):
+    """Run a command in the lab namespace (the client side) and return its stdout."""
+    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def wait_for(predicate, seconds, message):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    pytest.fail(message)
+
+
+def test_share_is_a_hard_nfs42_mount_from_storage1(host):
+    mount = json.loads(host.check_output("findmnt --json --mountpoint %s" % SHARE))["filesystems"][0]
+    assert mount["source"] == "%s:%s" % (SERVER, SHARE)
+    assert mount["fstype"] == "nfs4"
+    options = mount["options"].split(",")
+    assert "vers=4.2" in options and "hard" in options, options
+    assert "timeo=100" in options and "retrans=3" in options, options
+    # The unit is enabled (mounted again at boot) and ordered before the web service.
+    unit = host.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
+    assert host.check_output("systemctl is-enabled '%s'" % unit) == "enabled"
+    assert "nginx.service" in host.check_output("systemctl show -p Before --value '%s'" % unit).split()
+
+
+def test_exports_list_exactly_the_real_servers():
+    storage = host("storage1")
+    output = storage.check_output("exportfs -v")
+    clients = dict((line.split("(")[0].strip(), line.split("(")[1].rstrip(")").split(","))
+                   for line in output.splitlines() if "(" in line)
+    assert sorted(clients) == sorted(REAL_SERVERS.values()), output
+    for options in clients.values():
+        assert {"sync", "root_squash", "secure", "rw"} <= set(options), options
+        assert "insecure" not in options and "no_root_squash" not in options and "async" not in options
+    versions = storage.check_output("cat /proc/fs/nfsd/versions").split()
+    assert "+4.2" in versions and "-3" in versions, versions
+
+
+def test_a_host_not_in_the_list_is_refused():
+    """storage1 itself (198.18.1.31, not a real server) is refused; rs1 with the same command is not."""
+    probe = "mkdir -p /mnt/probe && timeout 60 mount -t nfs -o vers=4.2,soft,timeo=50,retrans=1 %s:%s /mnt/probe"
+    refused = host("storage1").run(probe % (SERVER, SHARE))
+    assert refused.rc != 0
+    assert "access denied" in refused.stderr, refused.stderr
+    allowed = host("rs1").run(probe % (SERVER, SHARE) + " && umount /mnt/probe")
+    assert allowed.rc == 0, allowed.stderr
+
+
+def test_written_on_rs1_read_on_rs2_rs3_and_served_by_every_web_server():
+    name = "shared-%s.txt" % uuid.uuid4().hex
+    content = "written on rs1 %s" % uuid.uuid4().hex
+    host("rs1").check_output("printf '%%s\\n' %s > %s/%s" % (content.replace(" ", "_"), SHARE, name))
+    expected = content.replace(" ", "_") + "\n"
+    # root_squash: root on rs1 is nobody on the share.
+    assert host("rs1").file("%s/%s" % (SHARE, name)).uid == NOBODY
+    for other in ("rs2", "rs3"):
+        assert host(other).file("%s/%s" % (SHARE, name)).content_string == expected
+    for server, address in REAL_SERVERS.items():
+        body = client("curl", "-s", "-m", "10", "-f", "http://%s/shared/%s" % (address, name))
+        assert body == expected, "%s served %r" % (server, body)
+
+
+def test_server_restart_loses_no_write():
+    """Writes before a server restart are all there after it, and a write made while it was down completes."""
+    before = {}
+    for name in REAL_SERVERS:
+        data = "".join("%s line %d %s\n" % (name, i, uuid.uuid4().hex) for i in range(200))
+        path = "%s/before-%s.txt" % (SHARE, name)
+        host(name).check_output("printf '%%s' '%s' > %s" % (data, path))
+        before[path] = hashlib.sha256(data.encode()).hexdigest()
+    storage = host("storage1")
+    storage.check_output("systemctl stop nfs-server")
+    try:
+        # A hard mount blocks this write until the server is back, then completes it.
+        host("rs2").check_output(
+            "systemd-run --unit=lvs-test-outage-write --collect sh -c 'echo during-outage > %s/outage.txt'" % SHARE)
+        time.sleep(3)
+    finally:
+        storage.check_output("systemctl start nfs-server")
+    outage = "%s/outage.txt" % SHARE
+    wait_for(lambda: host("rs3").run("cat %s" % outage).stdout == "during-outage\n", 180,
+             "the write made during the outage never arrived")
+    for name in REAL_SERVERS:
+        for path, digest in before.items():
+            assert host(name).check_output("sha256sum %s" % path).split()[0] == digest, (name, path)
+
+
+def _run_bad_input(extra_vars):
+    """Run bad_input.yml (the nfs_server role) with `extra_vars`; return (rc, output)."""
+    inventory = os.path.dirname(INVENTORY)
+    result = subprocess.run(
+        ["ansible-playbook", "-i", inventory, os.path.join(SCENARIO, "bad_input.yml"), "-e", json.dumps(extra_vars)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
+    return result.returncode, result.stdout
+
+
+@pytest.mark.parametrize("extra_vars, message", [
+    ({"lvs_nfs_server_export_network": "203.0.113.0/24"},
+     "host rs1 (198.18.1.21) is outside the export network 203.0.113.0/24"),
+    ({"lvs_nfs_server_export_options": ["rw", "sync", "insecure"]}, "refused option 'insecure'"),
+    ({"lvs_nfs_server_export_options": ["rw", "sync", "no_root_squash"]}, "refused option 'no_root_squash'"),
+    ({"lvs_nfs_server_export_options": ["rw", "sync", "bogus_opt"]}, "unknown option 'bogus_opt'"),
+])
+def test_bad_input_fails_with_a_clear_message_and_changes_nothing(extra_vars, message):
+    storage = host("storage1")
+    state = "sha256sum %s /etc/nfs.conf.d/lvs-cluster.conf; exportfs -v" % EXPORTS_FILE
+    before = storage.check_output(state)
+    rc, output = _run_bad_input(extra_vars)
+    assert rc != 0, output
+    assert message in " ".join(output.replace("''", "'").split()), output
+    assert "changed=0" in output, output
+    assert storage.check_output(state) == before
