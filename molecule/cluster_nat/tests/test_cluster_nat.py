@@ -67,7 +67,7 @@ def test_only_the_director_answers_arp_for_the_dr_vip_with_the_arp_filter():
 
 
 def test_removing_the_nat_service_removes_its_routes():
-    labtest.converge("removed.yml", "real_servers")
+    labtest.converge("vars/removed.yml", "real_servers")
     for name in ("rs1", "rs2"):
         rs = labtest.host(name)
         assert "lookup 100" not in rs.check_output("ip rule")
