@@ -7,7 +7,6 @@ Client requests run in the lab namespace (the client side) through `tools/lvs-la
 through Molecule's inventory. The lab's name is LVS_MOLECULE_LAB (set by the scenario's provisioner env).
 """
 import collections
-import hashlib
 import os
 import re
 import subprocess
@@ -110,4 +109,3 @@ def sha256_of(name, path):
     return host(name).check_output("sha256sum %s" % path).split()[0]
 
 
-__all__ = ["hashlib"]

@@ -2,7 +2,7 @@
 filter by arptables) and rs2 (NAT only, on the inside network only, its own default route via the namespace).
 
 The scenario's data model (molecule/cluster_nat/inventory): web-nat 198.51.100.102:8080 -> :80 wrr (rs1 weight 2,
-rs2 weight 1), web-dr 198.51.100.100:80 (rs1). The removal test (which changes the cluster) comes last.
+rs2 weight 1), web-dr 198.51.100.100:80 (rs1). The removal test (which changes the cluster) is in test_nat_zz_removal.py, collected last.
 """
 import collections
 import json
@@ -64,17 +64,3 @@ def test_only_the_director_answers_arp_for_the_dr_vip_with_the_arp_filter():
     answers = json.loads(labtest.client(LAB, "python3", NEIGHBOURS, "br-front", DR))
     director_mac = labtest.host(DIRECTOR).file("/sys/class/net/eth1/address").content_string.strip()
     assert answers and set(answers) == {director_mac}
-
-
-def test_removing_the_nat_service_removes_its_routes():
-    labtest.converge("vars/removed.yml", "real_servers")
-    for name in ("rs1", "rs2"):
-        rs = labtest.host(name)
-        assert "lookup 100" not in rs.check_output("ip rule")
-        assert rs.check_output("ip route show table 100") == ""
-        assert not rs.file("/etc/systemd/network/10-lvslab-eth2.network.d/60-lvs-nat.conf").exists
-    # rs1 keeps its DR VIP and its ARP filter; rs2 is in no service any more.
-    rs1 = labtest.host("rs1")
-    assert "198.51.100.100/32" in rs1.check_output("ip -o address show dev lvs-dr")
-    assert "LVS-ARP-IN" in rs1.check_output("arptables-legacy -L -n")
-    assert labtest.requests(LAB, "http://%s/" % DR, 2) == collections.Counter({"rs1": 2})
