@@ -107,5 +107,3 @@ def reboot(name, lab_name):
 
 def sha256_of(name, path):
     return host(name).check_output("sha256sum %s" % path).split()[0]
-
-

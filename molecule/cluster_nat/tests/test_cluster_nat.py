@@ -30,7 +30,7 @@ def test_director_holds_the_gateway_and_masquerades():
 
 def test_nat_requests_split_as_wrr_predicts():
     scheduler, servers = labtest.table(DIRECTOR, "-t %s:8080" % NAT)
-    weights = dict((RS[address], weight) for address, (weight, _, _) in servers.items())
+    weights = dict((RS[address], entry[0]) for address, entry in servers.items())
     expected = labtest.predicted(scheduler, weights, 30)
     assert expected == collections.Counter({"rs1": 20, "rs2": 10})
     assert labtest.requests(LAB, "http://%s:8080/" % NAT, 30) == expected
@@ -50,7 +50,7 @@ def test_replies_route_via_the_floating_gateway():
 def test_a_large_response_arrives_whole_through_nat():
     expected = {labtest.sha256_of(name, "/var/www/lvs-web/large.bin"): name for name in ("rs1", "rs2")}
     seen = collections.Counter()
-    for _ in range(3):
+    for _attempt in range(3):
         size, digest = labtest.download_sha256(LAB, "http://%s:8080/large.bin" % NAT)
         assert size == 1048576 and digest in expected
         seen[expected[digest]] += 1

@@ -44,7 +44,7 @@ def gre_gue_services():
 
 def split(vip, count):
     scheduler, servers = labtest.table(DIRECTOR, "-t %s:80" % vip)
-    weights = dict((RS[address], weight) for address, (weight, _, _) in servers.items())
+    weights = dict((RS[address], entry[0]) for address, entry in servers.items())
     return labtest.requests(LAB, "http://%s/" % vip, count), labtest.predicted(scheduler, weights, count)
 
 
@@ -75,7 +75,7 @@ def test_a_response_larger_than_the_tunnel_mtu_arrives_whole():
     # 1 MiB of random bytes (the tunnel MTU is 1480); three downloads through the wrr VIP reach rs3, rs3, rs1.
     expected = {labtest.sha256_of(name, LARGE): name for name in ("rs1", "rs3")}
     seen = collections.Counter()
-    for _ in range(3):
+    for _attempt in range(3):
         size, digest = labtest.download_sha256(LAB, "http://%s/large.bin" % TUN)
         assert size == 1048576
         assert digest in expected, "a download through %s matched neither real server's file" % TUN
@@ -95,5 +95,3 @@ def test_replies_from_a_tun_vip_advertise_a_clamped_mss():
     via_vip, direct = [int(x) for x in labtest.client(LAB, "python3", "-c", probe, GUE, "198.18.2.23").split()]
     assert via_vip <= 1428
     assert direct > 1428
-
-
