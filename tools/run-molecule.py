@@ -3,8 +3,9 @@
 
 Each scenario brings up its own lab (distinct lab names), so scenarios are independent and can overlap; on a
 2-core machine two at a time finish the set sooner than one after another because much of a scenario is spent
-waiting on SSH and guest boots. Longest first (by the durations of the previous run, kept in the cache
-directory) so the slowest scenario does not start last. Each scenario's output goes to its own log file, printed
+waiting on SSH and guest boots. Longest first (by the durations of the previous run on this machine, kept in the
+cache directory, else by the rough solo estimates in molecule/durations.json) so the slowest scenario does not
+start last. Each scenario's output goes to its own log file, printed
 whole when the scenario fails and summarised (name, result, wall time) at the end.
 
 Usage: run-molecule.py [--jobs N] [SCENARIO ...]     (N defaults to $LVS_MOLECULE_JOBS or 2)
@@ -22,17 +23,24 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS_DIR = ROOT / "molecule"
 CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "lvs-cluster"
 DURATIONS = CACHE / "molecule-durations.json"
+ESTIMATES = SCENARIOS_DIR / "durations.json"
 
 
 def all_scenarios():
     return sorted(p.parent.name for p in SCENARIOS_DIR.glob("*/molecule.yml"))
 
 
-def load_durations():
+def read_json(path):
     try:
-        return json.loads(DURATIONS.read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def load_durations():
+    durations = read_json(ESTIMATES)
+    durations.update(read_json(DURATIONS))
+    return durations
 
 
 def save_durations(durations):
