@@ -68,6 +68,9 @@ def main(argv=None):
         parser.error("unknown scenario(s) %s; known: %s" % (", ".join(unknown), ", ".join(known)))
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if not (ROOT / "build" / "ansible_collections" / "lvs" / "cluster" / "MANIFEST.json").is_file():
+        parser.error("the collection is not installed in build/: run `make collection` first (the scenarios use it; "
+                     "Molecule's prerun, which would install it, is off because scenarios run in parallel)")
     durations = load_durations()
     chosen = sorted(args.scenarios or known, key=lambda n: (-durations.get(n, 0), n))
     log_dir = pathlib.Path(os.environ.get("LVS_MOLECULE_LOG_DIR") or ROOT / "build" / "molecule-logs")
