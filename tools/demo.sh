@@ -27,12 +27,23 @@ ansible-playbook -i "$inventory" -i inventory/lab playbooks/site.yml | tail -n 1
 
 echo
 echo "=== the IPVS table on the director holding $vip ==="
-for director in director1 director2; do
-    if "$lab" ssh --name "$name" "$director" ip -br addr | grep -q " $vip/"; then
-        echo "$director is the VRRP master"
-        "$lab" ssh --name "$name" "$director" ipvsadm -Ln
-    fi
+# A freshly (re)started keepalived spends a few advert intervals as BACKUP before one director claims the VIP.
+master=""
+for _ in $(seq 30); do
+    for director in director1 director2; do
+        if "$lab" ssh --name "$name" "$director" ip -br addr | grep -q " $vip/"; then
+            master=$director
+            break 2
+        fi
+    done
+    sleep 1
 done
+if [ -z "$master" ]; then
+    echo "error: no director holds $vip after 30 s; look at: $lab ssh --name $name director1 journalctl -u keepalived" >&2
+    exit 1
+fi
+echo "$master is the VRRP master"
+"$lab" ssh --name "$name" "$master" ipvsadm -Ln
 
 echo
 echo "=== 6 requests from the client side (the lab namespace) to http://$vip/ ==="
