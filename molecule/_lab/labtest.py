@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, lvs.cluster maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers shared by the testinfra tests of the lab scenarios (cluster_tun, cluster_nat).
+"""Helpers shared by the testinfra tests of the lab scenarios.
 
 Client requests run in the lab namespace (the client side) through `tools/lvs-lab exec`; guests are reached
 through Molecule's inventory. The lab's name is LVS_MOLECULE_LAB (set by the scenario's provisioner env).
@@ -40,6 +40,19 @@ def requests(lab_name, url, count):
                                if line.strip())
 
 
+def served(lab_name, url, count):
+    """`count` sequential requests from the client side: [(body, the X-Served-By header)]; (None, None) for each
+    request that failed or did not answer 200."""
+    script = ('for i in $(seq %d); do curl -s -m 3 -w "\\n%%{http_code} %%header{x-served-by}\\n---\\n" "%s" '
+              '|| true; done' % (count, url))
+    answers = []
+    for chunk in client(lab_name, "sh", "-c", script).split("\n---\n")[:count]:
+        body, _, status = chunk.rpartition("\n")
+        code, _, server = status.partition(" ")
+        answers.append((body, server) if code == "200" else (None, None))
+    return answers
+
+
 def download_sha256(lab_name, url):
     """Download `url` from the client side: (size, sha256) of what arrived."""
     out = client(lab_name, "sh", "-c", 'curl -s -m 30 "%s" | tee /dev/null | sha256sum; curl -s -m 30 -o /dev/null '
@@ -66,16 +79,22 @@ def predicted(scheduler, weights, count):
     return collections.Counter(dict((name, count * w // total) for name, w in weights.items()))
 
 
-def wait_for(predicate, seconds, message):
+def wait_for(predicate, seconds, message, interval=2):
+    """Poll `predicate` until it is true (returns that moment's time.time()) or fail after `seconds`.
+
+    An exception from the predicate (a guest that is still booting) counts as not yet; the last one is in the
+    failure message.
+    """
     deadline = time.time() + seconds
+    last_error = None
     while time.time() < deadline:
         try:
             if predicate():
-                return
-        except Exception:  # pylint: disable=broad-except  # a guest that is still booting
-            pass
-        time.sleep(2)
-    raise AssertionError(message)
+                return time.time()
+        except Exception as exc:  # pylint: disable=broad-except
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(message if last_error is None else "%s (last error: %s)" % (message, last_error))
 
 
 def converge(extra_vars_file, limit):

@@ -19,6 +19,9 @@ description:
     and pyroute2 takes about 0.8 s more).
   - Each entry of O(services) takes the options of M(lvs.cluster.ipvs_service). Existing services and real
     servers whose settings differ are changed in place, never deleted and re-created.
+  - The table comes from O(services), or from a JSON file on the managed host (O(src)), as C(ipvsadm-restore)
+    reads a file. For large tables the file is faster, as Ansible copies and checks a module's arguments twice
+    before the module runs (about 0.45 s for 11,000 real servers in a lab guest), a file is read once.
   - With O(exclusive=true), services not listed are removed, and so are real servers a listed service does not
     list. The table becomes exactly O(services).
   - Every entry is checked before the first change; each error names the entry's index and the option, and
@@ -42,9 +45,9 @@ options:
     description:
       - The virtual services, each with the options of M(lvs.cluster.ipvs_service) (except O(load_modules)).
       - A service key (protocol, address and port, or firewall mark and family) may appear once.
+      - Exactly one of O(services) and O(src) is required.
     type: list
     elements: dict
-    required: true
     suboptions:
       state:
         description:
@@ -108,9 +111,15 @@ options:
           - Remove the service's real servers that O(services[].destinations) does not list.
           - The value of O(exclusive) when omitted.
         type: bool
+  src:
+    description:
+      - Path of a JSON file on the managed host holding the list of services, each entry as in O(services)
+        (JSON keys and values as the options take them), instead of O(services).
+      - Errors in the file's entries name the file and the entry, for example C(/etc/lvs/ipvs.json[3].port).
+    type: path
   exclusive:
     description:
-      - Remove the services that O(services) does not list, and (unless an entry sets
+      - Remove the services that O(services) (or O(src)) does not list, and (unless an entry sets
         O(services[].purge_destinations=false)) the real servers a listed service does not list.
     type: bool
     default: false
@@ -172,6 +181,12 @@ EXAMPLES = r"""
       - address: 198.51.100.100
         port: 443
         state: absent
+  become: true
+
+- name: Apply a table kept in a JSON file on the director (a list of services as in the services option)
+  lvs.cluster.ipvs:
+    src: /etc/lvs-cluster/ipvs.json
+    exclusive: true
   become: true
 
 - name: Empty the table
@@ -239,23 +254,42 @@ unknown:
   elements: str
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._common import run_module
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_diff import parse_services
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_diff import IPVSValidationError, parse_services
 
 # The entries are checked by _ipvs_diff.parse_services, not by suboptions: its messages name the entry's index,
 # and it checks 11,000 real servers in a fraction of AnsibleModule's time.
 ARGUMENT_SPEC = dict(
-    services=dict(type="list", elements="dict", required=True),
+    services=dict(type="list", elements="dict"),
+    src=dict(type="path"),
     exclusive=dict(type="bool", default=False),
     load_modules=dict(type="bool", default=False),
 )
+ARGUMENT_RULES = dict(mutually_exclusive=[("services", "src")], required_one_of=[("services", "src")])
+
+
+def read_src(path):
+    """The list of services in JSON file ``path``; IPVSValidationError naming the file when it cannot be used."""
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IPVSValidationError(["src: cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc)])
+    except ValueError as exc:
+        raise IPVSValidationError(["src: %s is not JSON: %s" % (path, exc)])
 
 
 def run(module, reconciler):
     exclusive = module.params["exclusive"]
-    specs = parse_services(module.params["services"], purge_default=exclusive)
+    src = module.params["src"]
+    if src is None:
+        specs = parse_services(module.params["services"], purge_default=exclusive)
+    else:
+        specs = parse_services(read_src(src), purge_default=exclusive, path=src)
     return reconciler.run(specs, exclusive=exclusive)
 
 
@@ -264,12 +298,15 @@ def invocation(params):
     would copy, scan and serialize every value of a large table once more (half a second for 11,000 objects on
     a slow host) just to send the controller what it sent."""
     services = params["services"]
+    if services is None:
+        return {"module_args": params}
     count = len(services) if isinstance(services, list) else 0
     return {"module_args": dict(params, services="(%d services, not repeated here)" % count)}
 
 
 def main():
-    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run, invocation=invocation)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES), run,
+               invocation=invocation)
 
 
 if __name__ == "__main__":

@@ -8,20 +8,21 @@ import collections
 import json
 import os
 import re
-import subprocess
+import sys
 import time
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
+import labtest  # noqa: E402  pylint: disable=wrong-import-position
+from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 testinfra_hosts = RUNNER.get_hosts("directors")
 
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
-LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-dr"
-LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+LAB = labtest.lab("dr")
 NEIGHBOURS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "neighbours.py")
 
 VIP, VIP6, PORT = "198.51.100.100", "2001:db8:100::100", 80
@@ -31,20 +32,12 @@ REAL_SERVERS = {"198.51.100.21": "rs1", "198.51.100.22": "rs2"}
 REQUESTS = 20
 
 
-def host(name):
-    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
-
-
-def client(*command, timeout=120):
-    """Run a command in the lab namespace (the client side) and return its stdout."""
-    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
-                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+def client(*command):
+    return labtest.client(LAB, *command)
 
 
 def requests(url, count=REQUESTS):
-    """`count` sequential requests to `url` from the client side: Counter of the host names that answered."""
-    script = 'for i in $(seq %d); do curl -s -m 2 "%s" || echo FAILED; done' % (count, url)
-    return collections.Counter(line.strip() for line in client("sh", "-c", script).splitlines() if line.strip())
+    return labtest.requests(LAB, url, count)
 
 
 def holders(address):
@@ -68,21 +61,12 @@ def table(name, service="-t %s:%d" % (VIP, PORT)):
 
 
 def predicted(scheduler, servers, count=REQUESTS):
-    """What rr/wrr give for `count` requests: exact shares proportional to the weights (rr: equal)."""
-    assert scheduler in ("rr", "wrr"), "the test predicts rr and wrr exactly, not %s" % scheduler
-    weights = dict((REAL_SERVERS[a], 1 if scheduler == "rr" else w) for a, w in servers.items() if w > 0)
-    total = sum(weights.values())
-    assert count % total == 0, "choose a request count divisible by the total weight %d" % total
-    return collections.Counter(dict((name, count * w // total) for name, w in weights.items()))
+    """What rr/wrr give for `count` requests to the real servers {address: weight}."""
+    return labtest.predicted(scheduler, dict((REAL_SERVERS[a], w) for a, w in servers.items()), count)
 
 
 def wait_for(predicate, seconds, message):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return time.time()
-        time.sleep(0.5)
-    pytest.fail(message)
+    return labtest.wait_for(predicate, seconds, message, interval=0.5)
 
 
 def mac(name, interface=FRONT_IF):
@@ -153,7 +137,7 @@ def test_the_sync_daemon_follows_the_vrrp_state():
 
 
 def test_pyroute2_is_the_controllers_wheel(host):
-    wheels = os.listdir(os.path.join(PROJECT, ".venv", "wheels"))
+    wheels = os.listdir(os.path.join(labtest.PROJECT, ".venv", "wheels"))
     versions = [w.split("-")[1] for w in wheels if w.startswith("pyroute2-")]
     installed = host.check_output("python3 -c \"import importlib.metadata as m; print(m.version('pyroute2'))\"")
     assert installed in versions

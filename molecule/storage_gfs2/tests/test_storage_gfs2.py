@@ -8,21 +8,23 @@ import concurrent.futures
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
+import labtest  # noqa: E402  pylint: disable=wrong-import-position
+from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 testinfra_hosts = RUNNER.get_hosts("real_servers")
 
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-gfs2"
-LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+LAB = labtest.lab("gfs2")
 
 SHARE = "/srv/lvs-shared"
 NODES = {"rs1": "198.18.1.21", "rs2": "198.18.1.22", "rs3": "198.18.1.23"}
@@ -32,14 +34,8 @@ LOCK_TABLE = "lvs:shared"
 APPENDS = 100
 
 
-def host(name):
-    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
-
-
-def client(*command, timeout=120):
-    """Run a command in the lab namespace (the client side) and return its stdout."""
-    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
-                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+def client(*command):
+    return labtest.client(LAB, *command)
 
 
 def playbook(*args):

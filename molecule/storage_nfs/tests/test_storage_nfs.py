@@ -7,21 +7,23 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
+import labtest  # noqa: E402  pylint: disable=wrong-import-position
+from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 testinfra_hosts = RUNNER.get_hosts("real_servers")
 
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "../../../..")))
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAB = os.environ.get("LVS_MOLECULE_LAB") or os.environ.get("LVS_MOLECULE_LAB_PREFIX", "mol") + "-nfs"
-LVS_LAB = os.path.join(PROJECT, "tools", "lvs-lab")
+LAB = labtest.lab("nfs")
 
 SHARE = "/srv/lvs-shared"
 SERVER = "198.18.1.31"
@@ -30,23 +32,12 @@ EXPORTS_FILE = "/etc/exports.d/lvs-cluster.exports"
 NOBODY = 65534
 
 
-def host(name):
-    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
-
-
-def client(*command, timeout=120):
-    """Run a command in the lab namespace (the client side) and return its stdout."""
-    return subprocess.run([LVS_LAB, "exec", "--name", LAB, "--", *command], check=True, timeout=timeout,
-                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+def client(*command):
+    return labtest.client(LAB, *command)
 
 
 def wait_for(predicate, seconds, message):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    pytest.fail(message)
+    return labtest.wait_for(predicate, seconds, message, interval=1)
 
 
 def test_share_is_a_hard_nfs42_mount_from_storage1(host):
@@ -99,25 +90,27 @@ def test_written_on_rs1_read_on_rs2_rs3_and_served_by_every_web_server():
         assert body == expected, "%s served %r" % (server, body)
 
 
-def test_server_restart_loses_no_write():
-    """Writes before a server restart are all there after it, and a write made while it was down completes."""
+def test_storage_host_reboot_loses_no_write():
+    """Writes before a reboot of the storage host are all there after it, a write made while it was down
+    completes once it is back (hard mount), and every client uses the share again without a manual step."""
     before = {}
     for name in REAL_SERVERS:
         data = "".join("%s line %d %s\n" % (name, i, uuid.uuid4().hex) for i in range(200))
         path = "%s/before-%s.txt" % (SHARE, name)
         host(name).check_output("printf '%%s' '%s' > %s" % (data, path))
         before[path] = hashlib.sha256(data.encode()).hexdigest()
-    storage = host("storage1")
-    storage.check_output("systemctl stop nfs-server")
-    try:
-        # A hard mount blocks this write until the server is back, then completes it.
-        host("rs2").check_output(
-            "systemd-run --unit=lvs-test-outage-write --collect sh -c 'echo during-outage > %s/outage.txt'" % SHARE)
-        time.sleep(3)
-    finally:
-        storage.check_output("systemctl start nfs-server")
-    outage = "%s/outage.txt" % SHARE
-    wait_for(lambda: host("rs3").run("cat %s" % outage).stdout == "during-outage\n", 180,
+    # The write is queued on rs2 right after the reboot starts: the hard mount holds it until the server is back
+    # (and its NFSv4 grace period is over), then completes it.
+    outage = "%s/outage-%s.txt" % (SHARE, uuid.uuid4().hex)
+    boot_id = host("storage1").check_output("cat /proc/sys/kernel/random/boot_id")
+    host("storage1").run("nohup sh -c 'sleep 2; systemctl reboot' >/dev/null 2>&1 &")
+    time.sleep(4)
+    host("rs2").check_output(
+        "systemd-run --unit=lvs-test-outage-write --collect sh -c 'echo during-outage > %s'" % outage)
+    labtest.wait_for(lambda: host("storage1").check_output("cat /proc/sys/kernel/random/boot_id") != boot_id
+                     and host("storage1").run("systemctl is-active nfs-server").stdout.strip() == "active",
+                     300, "storage1 did not come back with nfs-server running after its reboot", interval=3)
+    wait_for(lambda: host("rs3").run("cat %s" % outage).stdout == "during-outage\n", 240,
              "the write made during the outage never arrived")
     for name in REAL_SERVERS:
         for path, digest in before.items():

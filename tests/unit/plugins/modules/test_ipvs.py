@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import errno
+import json
 
 import pytest
 
@@ -248,3 +249,53 @@ def test_one_dump_at_a_time(kernel):
         assert failure.value.errno == errno.EBUSY
     finally:
         client.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# src: the table from a JSON file on the managed host
+
+def test_src_file_gives_the_same_table_as_services(run, kernel, tmp_path):
+    services = table(services=5, dests=3)
+    path = tmp_path / "ipvs.json"
+    path.write_text(json.dumps(services))
+    first = run({"src": str(path), "exclusive": True})
+    assert first["changed"] is True and first["summary"]["destinations_created"] == 15
+    assert first["invocation"]["module_args"]["src"] == str(path)
+    # The same table given inline changes nothing, and neither does the file again.
+    assert run({"services": services, "exclusive": True})["changed"] is False
+    assert run({"src": str(path), "exclusive": True})["changed"] is False
+    services[2]["destinations"][0]["weight"] = 7
+    path.write_text(json.dumps(services))
+    assert run({"src": str(path)})["changes"] == [
+        "modify destination 203.0.113.10:80 of tcp/198.51.100.102:80 (weight)"]
+
+
+def test_src_file_in_check_mode_sends_no_write(run, kernel, tmp_path):
+    path = tmp_path / "ipvs.json"
+    path.write_text(json.dumps(table(services=2, dests=2)))
+    result = run({"src": str(path)}, check_mode=True)
+    assert result["changed"] is True and run.last_writes == [] and kernel.services == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "src: cannot read {path}: No such file or directory"),
+    ("{not json", "src: {path} is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+                  "(char 1)"),
+    ('{"services": []}', "{path}: must be a list of services, got {{'services': []}}"),
+    ('[{"address": "198.51.100.100", "port": 70000}]', "{path}[0].port: must be between 0 and 65535, got 70000"),
+])
+def test_src_errors_name_the_file_and_nothing_is_sent(run, kernel, tmp_path, content, message):
+    path = tmp_path / "ipvs.json"
+    if content is not None:
+        path.write_text(content)
+    result = run({"src": str(path)}, fail=True)
+    assert result["errors"] == [message.format(path=path)]
+    assert kernel.requests == [] and kernel.sockets == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    ({}, "one of the following is required: services, src"),
+    ({"services": [], "src": "/x.json"}, "parameters are mutually exclusive: services|src"),
+])
+def test_exactly_one_of_services_and_src(run, kernel, args, message):
+    assert run(args, fail=True)["msg"] == message
