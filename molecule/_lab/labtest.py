@@ -47,8 +47,8 @@ def served(lab_name, url, count):
               '|| true; done' % (count, url))
     answers = []
     for chunk in client(lab_name, "sh", "-c", script).split("\n---\n")[:count]:
-        body, _, status = chunk.rpartition("\n")
-        code, _, server = status.partition(" ")
+        body, _newline, status = chunk.rpartition("\n")
+        code, _space, server = status.partition(" ")
         answers.append((body, server) if code == "200" else (None, None))
     return answers
 

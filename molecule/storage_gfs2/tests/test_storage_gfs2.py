@@ -7,6 +7,7 @@ side (curl from the lab namespace), never from what the roles report. The last t
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -134,6 +135,26 @@ def test_second_converge_kept_the_filesystem_and_its_data():
     fs_uuid = host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE)
     for node in NODES:
         assert host(node).file("%s/converge-marker" % SHARE).content_string == fs_uuid + "\n", node
+
+
+def journals():
+    return int(host("rs1").check_output("gfs2_edit -p jindex %s | grep -c 'journal[0-9]'" % DEVICE))
+
+
+def test_more_journals_are_added_in_place_and_the_data_stays():
+    """A node joining the cluster needs a journal: raising the count (here one more spare) makes the role add it
+    with gfs2_jadd on the mounted filesystem, never re-create it; a second run changes nothing."""
+    fs_uuid = host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE)
+    assert journals() == len(NODES) + 1
+    more = json.dumps({"lvs_gfs2_spare_journals": 2})
+    rc, output = playbook("-e", more)
+    assert rc == 0, output
+    assert journals() == len(NODES) + 2
+    assert host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE) == fs_uuid
+    for node in NODES:
+        assert host(node).file("%s/converge-marker" % SHARE).content_string == fs_uuid + "\n", node
+    rc, output = playbook("-e", more)
+    assert rc == 0 and set(re.findall(r"changed=(\d+)", output)) == {"0"}, output
 
 
 @pytest.mark.parametrize("extra_vars, message, limit", [
