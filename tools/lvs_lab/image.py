@@ -26,6 +26,8 @@ COMMON_PACKAGES = (
     "python3", "python3-apt", "python3-pip", "python3-venv",
     # network and load balancing
     "iproute2", "iputils-ping", "curl", "netcat-openbsd", "tcpdump", "ethtool", "nftables", "arptables",
+    # x_tables for the director's firewall marks (the UML kernel's nf_tables lacks the ip/ip6/inet families)
+    "iptables",
     "ipvsadm", "keepalived", "ldirectord",
     # sample service
     "nginx",
