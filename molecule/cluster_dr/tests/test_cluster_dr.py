@@ -151,6 +151,29 @@ def test_the_sysctls_are_set_with_their_reasons_in_the_file(host):
     assert "net.ipv4.vs.sync_refresh_period" in host.file("/etc/sysctl.d/60-lvs-director.conf").content_string
 
 
+PORT_PROBE = """
+import socket, sys
+for address in sys.argv[1:]:
+    try:
+        socket.create_connection((address, 22), timeout=3).close()
+        print("open")
+    except socket.timeout:
+        print("dropped")
+    except OSError as exc:
+        print("refused" if isinstance(exc, ConnectionRefusedError) else "error %s" % exc)
+"""
+
+
+def test_the_firewall_admits_ssh_from_the_management_network_only(host):
+    # The lab turns the firewall on (iptables-legacy: the UML kernel's nf_tables has no ip/inet family).
+    assert "-A INPUT -j LVS-DIRECTOR-IN" in host.check_output("iptables-legacy -S INPUT")
+    assert "-A INPUT -j LVS-DIRECTOR-IN" in host.check_output("ip6tables-legacy -S INPUT")
+    assert "-A PREROUTING -j LVS-DIRECTOR-MARK" in host.check_output("iptables-legacy -t mangle -S PREROUTING")
+    front, management = {"director1": ("198.51.100.11", "198.18.0.11"),
+                         "director2": ("198.51.100.12", "198.18.0.12")}[host.backend.get_hostname()]
+    assert client("python3", "-c", PORT_PROBE, front, management).split() == ["dropped", "open"]
+
+
 def test_killing_keepalived_on_the_master_fails_over_and_traffic_continues():
     old = master()
     backup = [name for name in DIRECTORS if name != old][0]
