@@ -18,7 +18,7 @@ as after a crash; setting them up again brings it back (it preempts as the highe
 UML process group with SIGSTOP/SIGCONT is no substitute: the UML kernel dies on SIGCONT.) One last round per
 run really kills director1's UML process (SIGKILL to its process group, the PID the lab recorded for this
 lab's guest, checked to be that guest), with the last setting.
-During each round a client downloads a 3 MB file at 300 kB/s through the VIP, started before the failover:
+During each round a client downloads a 3 MB file at 300 kB/s through the VIP, started 3 s before the failover:
 the stream must arrive whole (the IPVS sync daemon gave the backup the connection).
 
 Health check: nginx on rs1 is stopped; the figure is the time from the stop (rs1's clock, which is the host's:
@@ -190,7 +190,9 @@ def failover_round(name, really_kill=False):
     prober = client(name, "python3", "-c", PROBER, VIP, str(PORT), "12", "0.05", "0.5")
     stream = client(name, "curl", "-s", "-o", "/dev/null", "-m", "60", "--limit-rate", STREAM_RATE, "-w",
                     "%{http_code} %{size_download}", "http://%s/stream.bin" % VIP)
-    time.sleep(1.5)
+    # The stream is a few seconds old at the cut: the IPVS master sync thread sends what it has buffered at least
+    # every 2 s (IPVS_SYNC_FLUSH_TIME), so a connection younger than that may not be on the backup yet.
+    time.sleep(3)
     group = guest_group(name, MASTER)
     # The outage is timed from just before the master is cut off; only requests started once it is cut off
     # (the taps down takes tens of milliseconds) can prove that the backup took over.
