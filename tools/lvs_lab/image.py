@@ -29,6 +29,8 @@ COMMON_PACKAGES = (
     # x_tables for the director's firewall marks (the UML kernel's nf_tables lacks the ip/ip6/inet families)
     "iptables",
     "ipvsadm", "keepalived", "ldirectord",
+    # ldirectord's HTTP checks of IPv6 real servers need Net::INET6Glue, which its package does not pull in
+    "libnet-inet6glue-perl",
     # sample service
     "nginx",
     # shared storage: NFS, iSCSI, cluster stack and cluster filesystems

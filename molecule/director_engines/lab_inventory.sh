@@ -1,1 +1,0 @@
-../cluster_dr/lab_inventory.sh
