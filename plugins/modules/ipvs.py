@@ -256,7 +256,6 @@ unknown:
   elements: str
 """
 
-import gc
 import json
 
 from ansible.module_utils.basic import AnsibleModule
@@ -308,14 +307,8 @@ def invocation(params):
 
 
 def main():
-    # A short-lived process that builds tens of thousands of objects (Ansible's two copies of the arguments, the
-    # parsed table, the plan) and frees them all at exit: the cyclic garbage collector would only rescan them.
-    gc.disable()
-    try:
-        run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES), run,
-                   invocation=invocation)
-    finally:
-        gc.enable()
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES), run,
+               invocation=invocation)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import errno
-import gc
 import json
 
 import pytest
@@ -300,12 +299,3 @@ def test_src_errors_name_the_file_and_nothing_is_sent(run, kernel, tmp_path, con
 ])
 def test_exactly_one_of_services_and_src(run, kernel, args, message):
     assert run(args, fail=True)["msg"] == message
-
-
-def test_the_garbage_collector_is_off_during_the_run_and_back_on_after(run, kernel, monkeypatch):
-    states = []
-    original = ipvs.run
-    monkeypatch.setattr(ipvs, "run", lambda module, reconciler: states.append(gc.isenabled()) or original(
-        module, reconciler))
-    run({"services": table(services=1, dests=1)})
-    assert states == [False] and gc.isenabled()
