@@ -128,6 +128,7 @@ def stop_all(guests, timeout=STOP_TIMEOUT, log=print):
         for name, (pid, expected_umid) in list(pending.items()):
             _reap(pid)
             if is_zombie_or_gone(pid) and not guest_processes(pid, expected_umid):
+                _reap(pid)  # it may have exited between the first _reap and the check: leave no zombie behind
                 del pending[name]
         time.sleep(0.2)
     for name, (pid, expected_umid) in pending.items():
@@ -146,6 +147,7 @@ def _wait_gone(pgid, pids, timeout=10.0):
     while time.monotonic() < deadline:
         _reap(pgid)
         if all(is_zombie_or_gone(pid) for pid in pids):
+            _reap(pgid)
             return
         time.sleep(0.1)
     raise LabError(f"processes {pids} of group {pgid} are still running after SIGKILL")
