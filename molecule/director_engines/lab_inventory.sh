@@ -1,0 +1,1 @@
+../cluster_dr/lab_inventory.sh
