@@ -24,6 +24,13 @@ fi
 step "ansible-galaxy collection build + install"
 make --no-print-directory collection
 
+step "controller tests: the director's nftables rules rendered by the role and loaded into this host's kernel (own netns)"
+python -m pytest -q -p no:cacheprovider -rs tests/controller | tee "$pytest_log"
+if grep -qE '[0-9]+ skipped' "$pytest_log"; then
+    echo "error: tests were skipped; make every prerequisite available instead" >&2
+    exit 1
+fi
+
 step "ansible-test sanity"
 tools/run-sanity.sh
 

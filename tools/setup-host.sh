@@ -3,7 +3,7 @@
 # apt-get only when something is missing.
 set -eu
 packages="user-mode-linux mmdebstrap e2fsprogs iproute2 procps openssh-client python3 python3-venv
-          ca-certificates make git"
+          ca-certificates make git nftables"
 missing=""
 for package in $packages; do
     status=$(dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null || true)
