@@ -108,3 +108,81 @@ def test_the_loaded_rules_say_what_the_lab_model_asks(rendered, director):
     assert "ip saddr { 198.18.1.1%s, 198.51.100.1%s } udp dport 8848 accept" % (number, number) in text \
         or "ip saddr { 198.51.100.1%s, 198.18.1.1%s } udp dport 8848 accept" % (number, number) in text
     assert len(rules_of(table, "forward")) >= 3
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the loaded rules do to packets: director1's rules in a namespace of their own ("director", with eth1 on the
+# front network and eth0 on the management network, as on the lab guest), clients in two more namespaces: one on
+# the management network (198.18.0.0/24, the lab's admin network) and one on the front network. The namespaces
+# are this test's own (named with its PID) and are deleted afterwards; only lab ranges are used.
+
+PROBE = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(float(sys.argv[3]))
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("open")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+@pytest.fixture
+def director_namespaces(rendered):
+    tag = "lvsnft%d" % os.getpid()
+    names = {"director": tag + "d", "admin": tag + "a", "front": tag + "f"}
+
+    def ip(*args, namespace=None):
+        command = (["ip", "netns", "exec", namespace] if namespace else []) + list(args)
+        subprocess.run(command, check=True, capture_output=True, text=True)
+
+    created = []
+    listener = None
+    try:
+        for name in names.values():
+            ip("ip", "netns", "add", name)
+            created.append(name)
+        for peer, inside, outside, address, client in (
+                ("admin", "eth0", tag + "m", "198.18.0.11/24", "198.18.0.1/24"),
+                ("front", "eth1", tag + "x", "198.51.100.11/24", "198.51.100.1/24")):
+            ip("ip", "link", "add", inside, "netns", names["director"], "type", "veth", "peer", "name", outside,
+               "netns", names[peer])
+            ip("ip", "address", "add", address, "dev", inside, namespace=names["director"])
+            ip("ip", "link", "set", inside, "up", namespace=names["director"])
+            ip("ip", "address", "add", client, "dev", outside, namespace=names[peer])
+            ip("ip", "link", "set", outside, "up", namespace=names[peer])
+            ip("ip", "link", "set", "lo", "up", namespace=names[peer])
+        ip("ip", "link", "set", "lo", "up", namespace=names["director"])
+        ip(NFT, "-f", str(rendered["director1"]), namespace=names["director"])
+        # Something listening on SSH's port, and on a port the rules do not admit.
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", names["director"], sys.executable, "-c",
+             "import socket, time\nsockets = []\nfor port in (22, 2222):\n"
+             "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "    s.bind(('0.0.0.0', port)); s.listen(8); sockets.append(s)\n"
+             "print('ready', flush=True)\ntime.sleep(60)\n"],
+            stdout=subprocess.PIPE, text=True)
+        assert listener.stdout.readline().strip() == "ready"
+        yield names
+    finally:
+        if listener is not None:
+            listener.kill()
+            listener.wait()
+        for name in created:
+            subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def connect(names, client, address, port, timeout=1.5):
+    result = subprocess.run(["ip", "netns", "exec", names[client], sys.executable, "-c", PROBE, address, str(port),
+                             str(timeout)], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_ssh_is_admitted_from_the_admin_network_only(director_namespaces):
+    names = director_namespaces
+    assert connect(names, "admin", "198.18.0.11", 22) == "open"
+    # From the front network the SYN is dropped (no answer at all: a timeout, not a refusal).
+    assert connect(names, "front", "198.51.100.11", 22) == "TimeoutError"
+    # A port the rules do not name is dropped from the admin network too.
+    assert connect(names, "admin", "198.18.0.11", 2222) == "TimeoutError"
