@@ -11,25 +11,26 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "lab image (built once, then cached by its recipe hash)"
 tools/lvs-lab build
 
-step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
 pytest_log=$(mktemp)
 trap 'rm -f "$pytest_log"' EXIT
-python -m pytest -q -p no:cacheprovider -rs tools/tests tests/unit | tee "$pytest_log"
-# A skipped test proves nothing: every test must run here (root, the lab image, pyroute2 are all provided).
-if grep -qE '[0-9]+ skipped' "$pytest_log"; then
-    echo "error: tests were skipped; make every prerequisite available instead" >&2
-    exit 1
-fi
+# pytest on the given paths. A skipped test proves nothing: every test must run here (root, the lab image,
+# pyroute2, nft are all provided).
+run_pytest() {
+    python -m pytest -q -p no:cacheprovider -rs "$@" | tee "$pytest_log"
+    if grep -qE '[0-9]+ skipped' "$pytest_log"; then
+        echo "error: tests were skipped; make every prerequisite available instead" >&2
+        exit 1
+    fi
+}
+
+step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
+run_pytest tools/tests tests/unit
 
 step "ansible-galaxy collection build + install"
 make --no-print-directory collection
 
 step "controller tests: the director's nftables rules rendered by the role and loaded into this host's kernel (own netns)"
-python -m pytest -q -p no:cacheprovider -rs tests/controller | tee "$pytest_log"
-if grep -qE '[0-9]+ skipped' "$pytest_log"; then
-    echo "error: tests were skipped; make every prerequisite available instead" >&2
-    exit 1
-fi
+run_pytest tests/controller
 
 step "ansible-test sanity"
 tools/run-sanity.sh
