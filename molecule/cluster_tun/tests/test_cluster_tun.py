@@ -4,15 +4,12 @@ The scenario's data model (molecule/cluster_tun/inventory): web-tun 198.51.100.1
 weight 1), web-gre .104 gre rr (rs3, rs1), web-gue .105 gue port 6080 (rs3). Tests run in file order: the reboot and
 the removal (which change the cluster) are in test_tun_zz_reboot_and_removal.py, collected last.
 
-The director role's keepalived engine cannot program GRE or GUE destinations (keepalived 2.2.7 of Debian 12 rejects
-`tun_type`), so the fixture below adds web-gre and web-gue to the director's IPVS table with ipvsadm, exactly as
-the model gives them; the real servers get them from the role (group_vars/real_servers).
+All three are programmed by the director role's keepalived engine (GRE and GUE as `lb_kind TUN type ...`); the
+IPVS table read back with `ipvsadm -Ln --tun-info` is the oracle.
 """
 import collections
 import os
 import sys
-
-import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
@@ -23,23 +20,6 @@ RS = {"198.18.2.23": "rs3", "198.51.100.21": "rs1"}
 TUN, GRE, GUE = "198.51.100.101", "198.51.100.104", "198.51.100.105"
 LARGE = "/var/www/lvs-web/large.bin"
 testinfra_hosts = [DIRECTOR]
-
-
-def add_gre_gue_services():
-    """web-gre and web-gue on the director (VIPs on eth1, as keepalived would hold them, and the IPVS services)."""
-    labtest.host(DIRECTOR).check_output(
-        "set -e; for vip in %(gre)s %(gue)s; do ip address replace $vip/32 dev eth1; done; "
-        "ipvsadm -D -t %(gre)s:80 2>/dev/null || true; ipvsadm -D -t %(gue)s:80 2>/dev/null || true; "
-        "ipvsadm -A -t %(gre)s:80 -s rr; "
-        "ipvsadm -a -t %(gre)s:80 -r 198.18.2.23:80 -i --tun-type gre; "
-        "ipvsadm -a -t %(gre)s:80 -r 198.51.100.21:80 -i --tun-type gre; "
-        "ipvsadm -A -t %(gue)s:80 -s rr; "
-        "ipvsadm -a -t %(gue)s:80 -r 198.18.2.23:80 -i --tun-type gue --tun-port 6080" % {"gre": GRE, "gue": GUE})
-
-
-@pytest.fixture(scope="session", autouse=True)
-def gre_gue_services():
-    add_gre_gue_services()
 
 
 def split(vip, count):

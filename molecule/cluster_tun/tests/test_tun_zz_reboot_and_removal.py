@@ -6,13 +6,12 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
-from test_cluster_tun import DIRECTOR, GRE, GUE, LAB, TUN, add_gre_gue_services, split  # noqa: E402
+from test_cluster_tun import DIRECTOR, GRE, GUE, LAB, TUN, split  # noqa: E402
 
 testinfra_hosts = [DIRECTOR]
 
 
 def test_rs3_reboots_and_serves_through_the_vips_again():
-    add_gre_gue_services()
     labtest.reboot("rs3", LAB)
     rs3 = labtest.host("rs3")
     link = json.loads(rs3.check_output("ip -j address show dev tunl0"))[0]
@@ -47,3 +46,7 @@ def test_removing_services_removes_their_settings():
     assert [line for line in modules if line and not line.startswith("#")] == ["ipip"]
     assert "net.ipv4.conf.gre0" not in rs3.file("/etc/sysctl.d/60-lvs-real-server.conf").content_string
     assert labtest.requests(LAB, "http://%s/" % TUN, 4) == collections.Counter({"rs3": 4})
+    # The director dropped the GRE and GUE services, and rs1 from web-tun.
+    labtest.wait_for(lambda: not {GRE, GUE} & set(labtest.host(DIRECTOR).check_output("ipvsadm -Sn").replace(
+        ":", " ").split()), 30, "the director still has web-gre or web-gue after their removal")
+    assert labtest.table(DIRECTOR, "-t %s:80" % TUN) == ("wrr", {"198.18.2.23": (2, "Tunnel", "ipip")})
