@@ -80,7 +80,7 @@ bench: setup
 	status=0; \
 	$(VENV)/bin/python bench/lab_boot.py || status=1; \
 	$(VENV)/bin/python bench/ipvs_apply.py || status=1; \
-	$(VENV)/bin/python bench/director_failover.py || status=1; \
+	$(VENV)/bin/python bench/director_failover.py --idle-minutes 10 || status=1; \
 	exit $$status
 
 clean:
