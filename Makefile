@@ -12,16 +12,19 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help setup host-packages venv collection demo test unit sanity lint molecule lab-build lab-up lab-down \
-        lab-status bench clean
+        lab-status lab-doctor bench clean
 
 help:
 	@echo "make demo       build the lab, boot it and show it (the main job)"
 	@echo "make test       unit tests, ansible-test sanity, ansible-lint, Molecule scenarios on the lab"
 	@echo "make setup      Debian packages and the Python virtualenv ($(VENV))"
 	@echo "make lab-up     start lab LAB_NAME=$(LAB_NAME); make lab-down stops it; make lab-status"
+	@echo "make lab-doctor the host facts the lab depends on (UML, XSAVE and the xstate shim, tun, memory, disk)"
 	@echo "make lint | sanity | unit | molecule | bench"
 
+# Ends with the lab's host check: it builds the xstate shim and boots the UML kernel once (a second or two).
 setup: host-packages venv
+	@$(LAB) doctor
 
 host-packages:
 	@tools/setup-host.sh
@@ -74,6 +77,9 @@ lab-down:
 
 lab-status:
 	$(LAB) status --name $(LAB_NAME)
+
+lab-doctor:
+	$(LAB) doctor
 
 # Every benchmark runs even when an earlier one misses its target; the target fails if any missed.
 bench: setup

@@ -2,8 +2,9 @@
 # Install the Debian packages the lab and the tests need on the controller (Debian 12). Idempotent: runs
 # apt-get only when something is missing.
 set -eu
+# gcc and libc6-dev build the lab's xstate shim (tools/lvs_lab/native), preloaded into every UML guest.
 packages="user-mode-linux mmdebstrap e2fsprogs iproute2 procps openssh-client python3 python3-venv
-          ca-certificates make git nftables"
+          ca-certificates make git nftables gcc libc6-dev"
 missing=""
 for package in $packages; do
     status=$(dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null || true)

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from lvs_lab import image, inventory, lab, paths
+from lvs_lab import image, inventory, lab, paths, xstate
 from lvs_lab.errors import LabError
 
 DEFAULT_NAME = os.environ.get("LVS_LAB_NAME", "default")
@@ -55,6 +55,9 @@ def build_parser():
     console.add_argument("host")
     console.add_argument("--follow", "-f", action="store_true")
 
+    verbs.add_parser("doctor", help="report the host facts the lab depends on (UML, XSAVE and the shim, tun, "
+                                    "memory, disk); exits 1 if the lab cannot run here")
+
     check = verbs.add_parser("check-topology", help="validate a topology file without starting anything")
     check.add_argument("topology")
     return parser
@@ -100,7 +103,7 @@ def do_status(arguments):
         total += row["memory_mib"]
         state = "running" if row["running"] else "STOPPED"
         print(f"  {row['host']:<12} {row['address']:<15} pid {row['pid']!s:<8} {state:<8} "
-              f"{row['memory_mib']:>7.1f} MiB  {','.join(row['groups'])}")
+              f"{row['memory_mib']:>7.1f} MiB  {','.join(row['groups']):<14} {xstate.describe(row['xstate_shim'])}")
     print(f"  host memory used by the guests: {total:.0f} MiB")
     return 0 if all(row["running"] for row in report["guests"]) else 1
 
@@ -137,6 +140,15 @@ def do_console(arguments):
     os.execvp("tail", ["tail", "-n", "+1", *(["-F"] if arguments.follow else []), str(log)])
 
 
+def do_doctor(_arguments):
+    from lvs_lab import hostcheck
+
+    rows = hostcheck.facts()
+    for label, value, ok in rows:
+        print(f"{'ok ' if ok else 'NO '} {label:<18} {value}")
+    return 0 if all(ok for _label, _value, ok in rows) else 1
+
+
 def do_check_topology(arguments):
     from lvs_lab import topology
 
@@ -147,5 +159,6 @@ def do_check_topology(arguments):
 
 VERBS = {
     "build": do_build, "up": do_up, "down": do_down, "status": do_status, "inventory": do_inventory,
-    "ssh": do_ssh, "exec": do_exec, "console": do_console, "check-topology": do_check_topology,
+    "ssh": do_ssh, "exec": do_exec, "console": do_console, "doctor": do_doctor,
+    "check-topology": do_check_topology,
 }

@@ -7,6 +7,7 @@ group killed, which also ends helpers that a SIGKILL to the main PID alone would
 import ctypes
 import os
 import platform
+import shlex
 import signal
 import subprocess
 import time
@@ -17,6 +18,8 @@ from lvs_lab.errors import LabError
 from lvs_lab.image import UML_BINARY
 
 STOP_TIMEOUT = 45.0
+GUEST_MEMORY_DIR = "/dev/shm"
+KERNEL_ARGS_SETTING = "LVS_LAB_KERNEL_ARGS"
 KCMP_SYSCALL = {"x86_64": 312, "aarch64": 272}
 KCMP_VM = 1
 
@@ -50,12 +53,16 @@ def command_line(lab_name, topology, host_index, base_image, lab_dir):
         f"systemd.machine_id={guestconfig.machine_id(lab_name, host.name)}",
         f"lvslab.lab={lab_name}",
     ]
+    # Extra kernel command-line words for every guest (debugging: "systemd.log_level=debug", "init=/bin/sh").
+    arguments += shlex.split(os.environ.get(KERNEL_ARGS_SETTING, ""))
     return arguments
 
 
-def start(namespace, arguments, log_path):
-    """Start a guest inside ``namespace``; returns its PID (``ip netns exec`` execs UML in place)."""
-    environment = dict(os.environ, TMPDIR="/dev/shm")  # guest memory is a file there, as UML expects
+def start(namespace, arguments, log_path, extra_environment=None):
+    """Start a guest inside ``namespace``; returns its PID (``ip netns exec`` execs UML in place).
+    ``extra_environment``: e.g. the xstate shim's LD_PRELOAD (see xstate.guest_environment)."""
+    # guest memory is a file in TMPDIR, on tmpfs as UML expects
+    environment = dict(os.environ, TMPDIR=GUEST_MEMORY_DIR, **(extra_environment or {}))
     with open(log_path, "ab") as log, open(os.devnull, "rb") as nothing:
         process = subprocess.Popen(
             ["ip", "netns", "exec", namespace, *arguments],

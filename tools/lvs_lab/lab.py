@@ -14,7 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from lvs_lab import guestconfig, guests, image, inventory, netns, paths, topology as topology_module
+from lvs_lab import (diagnose, guestconfig, guests, hostcheck, image, inventory, netns, paths,
+                     topology as topology_module, xstate)
 from lvs_lab.errors import LabError
 
 SSH_WAIT_TIMEOUT = 300.0
@@ -79,6 +80,8 @@ def preflight(name, topology_path, suite=None):
     if in_use(name):
         raise LabError(f"lab name {name!r} is already in use: 'lvs-lab down --name {name}' first, or choose another --name")
     topology_module.check_host_routes(topology, netns.host_routes())
+    hostcheck.require_tun()
+    hostcheck.require_guest_memory(sum(host.memory for host in topology.hosts))
     return topology
 
 
@@ -86,6 +89,8 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
     started = time.monotonic()
     topology = preflight(name, topology_path, suite)
     base_image = image.build(topology.suite, log=log)
+    guest_environment = xstate.guest_environment(log)
+    log(hostcheck.xstate_banner(guest_environment))
     key = ensure_controller_key()
     close_control_masters(name)  # left over from an earlier lab of this name that was not taken down
 
@@ -108,7 +113,8 @@ def up(name, topology_path, suite=None, timeout=SSH_WAIT_TIMEOUT, log=print):
         boot_started = time.monotonic()
         for index, host in enumerate(topology.hosts):
             arguments = guests.command_line(name, topology, index, base_image, lab)
-            pid = guests.start(paths.namespace_name(name), arguments, lab / "logs" / f"{host.name}.log")
+            pid = guests.start(paths.namespace_name(name), arguments, lab / "logs" / f"{host.name}.log",
+                               guest_environment)
             state["guests"][host.name] = {"pid": pid, "umid": guests.umid(name, host.name)}
             write_state(name, state)
         log(f"started {len(topology.hosts)} guests; waiting for SSH ...")
@@ -175,11 +181,12 @@ def wait_for_ssh(name, topology, state, timeout, log):
         address = str(topology.management_address(host))
         guest = state["guests"][host.name]
         while not stop.is_set():
+            console = lab / "logs" / f"{host.name}.log"
             if not guests.is_ours(guest["pid"], guest["umid"]):
-                raise LabError(f"guest {host.name} exited during boot; see {lab / 'logs' / (host.name + '.log')}")
+                raise LabError(diagnose.boot_failure(name, host.name, console, "exited during boot"))
             if time.monotonic() > deadline:
-                raise LabError(f"guest {host.name} did not answer SSH within {timeout:.0f} s; "
-                               f"see {lab / 'logs' / (host.name + '.log')}")
+                raise LabError(diagnose.boot_failure(name, host.name, console,
+                                                     f"did not answer SSH within {timeout:.0f} s"))
             if _ssh_banner(address) and _ssh_login(lab / "ssh_config", host.name, stop):
                 return host.name, round(time.monotonic() - started, 1)
             stop.wait(0.5)
@@ -306,6 +313,7 @@ def status(name):
         guest = state["guests"].get(host.name, {})
         pid = guest.get("pid")
         alive = bool(pid) and guests.is_ours(pid, guest.get("umid"))
+        report = xstate.guest_report(paths.lab_dir(name) / "logs" / f"{host.name}.log")
         rows.append({
             "host": host.name,
             "groups": list(host.groups),
@@ -313,6 +321,7 @@ def status(name):
             "pid": pid,
             "running": alive,
             "memory_mib": round(guest_memory_kib(pid) / 1024, 1) if alive else 0.0,
+            "xstate_shim": report,
         })
     return {"name": name, "phase": state.get("phase"), "namespace": state["namespace"],
             "inventory": str(paths.inventory_path(name)), "guests": rows}
