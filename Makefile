@@ -85,6 +85,7 @@ lab-doctor:
 bench: setup
 	status=0; \
 	$(VENV)/bin/python bench/lab_boot.py || status=1; \
+	$(VENV)/bin/python bench/xstate_shim.py || status=1; \
 	$(VENV)/bin/python bench/ipvs_apply.py || status=1; \
 	$(VENV)/bin/python bench/director_failover.py --idle-minutes 10 || status=1; \
 	exit $$status
