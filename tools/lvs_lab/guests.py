@@ -81,6 +81,17 @@ def is_ours(pid, expected_umid):
     return f"umid={expected_umid}".encode() in words
 
 
+def has_exited(pid, expected_umid):
+    """True once a guest has ended. For a guest this very process started, waitpid tells (and reaps it): its
+    command line is no proof while ``ip netns exec`` turns into linux.uml, when /proc/PID/cmdline briefly
+    lacks the umid. For a guest of another process, its PID no longer running that guest."""
+    try:
+        ended, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return not is_ours(pid, expected_umid)
+    return ended == pid
+
+
 def is_zombie_or_gone(pid):
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -182,7 +182,7 @@ def wait_for_ssh(name, topology, state, timeout, log):
         guest = state["guests"][host.name]
         while not stop.is_set():
             console = lab / "logs" / f"{host.name}.log"
-            if not guests.is_ours(guest["pid"], guest["umid"]):
+            if guests.has_exited(guest["pid"], guest["umid"]):
                 raise LabError(diagnose.boot_failure(name, host.name, console, "exited during boot"))
             if time.monotonic() > deadline:
                 raise LabError(diagnose.boot_failure(name, host.name, console,

@@ -74,6 +74,23 @@ def test_is_ours(stand_ins):
     assert not guests.is_ours(999999999, "lvslab-pytest-unit-g1")
 
 
+def test_has_exited_asks_waitpid_for_our_own_guests(stand_ins):
+    """A guest this process started is alive until waitpid says otherwise, whatever its command line shows at
+    that moment (UML re-executes itself at start, when /proc/PID/cmdline briefly lacks the umid)."""
+    process = stand_ins("lvslab-pytest-unit-g1")
+    assert not guests.has_exited(process.pid, "a-umid-its-command-line-does-not-carry")
+    process.kill()
+    deadline = time.monotonic() + 10
+    while not guests.has_exited(process.pid, "lvslab-pytest-unit-g1"):
+        assert time.monotonic() < deadline, "the killed stand-in was never seen to exit"
+        time.sleep(0.05)
+
+
+def test_has_exited_falls_back_to_the_command_line_for_other_processes():
+    """PID 1 is not our child: only its command line can tell, and it does not carry a guest's umid."""
+    assert guests.has_exited(1, "lvslab-pytest-unit-g1")
+
+
 def test_stop_all_sends_sigterm_and_waits(stand_ins):
     process = stand_ins("lvslab-pytest-unit-g1")
     messages = []
