@@ -90,6 +90,19 @@ def test_corosync_lists_every_node_and_dlm_runs_without_fencing_in_the_lab():
     assert len(keys) == 1, "the authkey must be the same on every node"
 
 
+def test_the_chap_password_is_kept_in_a_private_node_record_and_never_on_a_command_line():
+    """The initiators' CHAP password lives only in their 0600 node records (iscsiadm -v would have put it on a
+    command line); the converge's output never shows it."""
+    for node in NODES:
+        records = host(node).check_output(
+            "grep -rl '^node.session.auth.password = lab-only-chap-secret-6$' /etc/iscsi/nodes").split()
+        assert records, node
+        for record in records:
+            assert host(node).file(record).mode == 0o600, (node, record)
+    tasks = open(os.path.join(os.path.dirname(SCENARIO), "..", "roles", "gfs2", "tasks", "iscsi.yml")).read()
+    assert "node.session.auth.password, value" not in tasks
+
+
 def test_target_has_one_chap_acl_per_real_server():
     storage = host("storage1")
     saved = storage.file("/etc/rtslib-fb-target/saveconfig.json")
@@ -164,6 +177,13 @@ def test_more_journals_are_added_in_place_and_the_data_stays():
      "lvs_iscsi_target_chap_password (lvs_storage_iscsi_chap_password) is missing", "storage"),
     ({"lvs_storage_iscsi_chap_password": ""},
      "lvs_gfs2_chap_password (lvs_storage_iscsi_chap_password) is missing", "real_servers"),
+    # targetcli has no quoting: a secret with a space would break its command line (or become another secret)
+    ({"lvs_storage_iscsi_chap_password": "lab only chap secret"},
+     "lvs_iscsi_target_chap_password (lvs_storage_iscsi_chap_password) or lvs_iscsi_target_chap_user contains "
+     "a character targetcli cannot carry", "storage"),
+    ({"lvs_storage_iscsi_chap_password": "lab-only-{chap}-secret"},
+     "lvs_gfs2_chap_password (lvs_storage_iscsi_chap_password) or lvs_gfs2_chap_user contains a character "
+     "targetcli cannot carry", "real_servers"),
 ])
 def test_bad_input_fails_with_a_clear_message_and_changes_nothing(extra_vars, message, limit):
     state = ("sha256sum /etc/corosync/corosync.conf /etc/dlm/dlm.conf /etc/iscsi/initiatorname.iscsi; "
