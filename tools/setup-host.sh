@@ -3,8 +3,9 @@
 # apt-get only when something is missing.
 set -eu
 # gcc and libc6-dev build the lab's xstate shim (tools/lvs_lab/native), preloaded into every UML guest.
+# ansible-test sanity runs ShellCheck (package shellcheck); tools/run-sanity.sh fails when it is missing.
 packages="user-mode-linux mmdebstrap e2fsprogs iproute2 procps openssh-client python3 python3-venv
-          ca-certificates make git nftables gcc libc6-dev"
+          ca-certificates make git nftables gcc libc6-dev shellcheck"
 missing=""
 for package in $packages; do
     status=$(dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null || true)

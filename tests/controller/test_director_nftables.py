@@ -29,27 +29,33 @@ def in_own_netns(*command, stdin=None):
     return subprocess.run(["unshare", "--net", *command], input=stdin, capture_output=True, text=True, check=False)
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    """{director: path of its rendered rules}, for the lab's default topology and data model."""
+def render_rules(work, *extra_vars):
+    """{director: path of its rendered rules}, for the lab's default topology and data model (plus extra_vars,
+    given on the command line as key=value: strings, as a user would give them)."""
     assert COLLECTION.is_dir(), "run `make collection` first (the test uses the built collection)"
-    work = tmp_path_factory.mktemp("nft")
     lab_topology = topology.load(ROOT / "tools/lvs_lab/topologies/default.yml")
     hosts = work / "hosts.yml"
     hosts.write_text(inventory.render_inventory(lab_topology, "nfttest", work / "no-key", work / "no-known-hosts"))
     out = work / "out"
     out.mkdir()
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(hosts), "-i", str(ROOT / "inventory/lab"),
-         str(PLAYBOOK), "-e", "ansible_connection=local", "-e", "ansible_python_interpreter=" + sys.executable,
-         "-e", "lvs_director_netfilter_backend=nftables", "-e", "lvs_director_pyroute2_source=none",
-         "-e", "director_templates=" + str(COLLECTION / "roles/director/templates"), "-e", "nft_out=" + str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    command = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(hosts), "-i", str(ROOT / "inventory/lab"),
+               str(PLAYBOOK), "-e", "ansible_connection=local", "-e", "ansible_python_interpreter=" + sys.executable,
+               "-e", "lvs_director_netfilter_backend=nftables", "-e", "lvs_director_pyroute2_source=none",
+               "-e", "director_templates=" + str(COLLECTION / "roles/director/templates"), "-e", "nft_out=" + str(out)]
+    for extra in extra_vars:
+        command += ["-e", extra]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     files = {path.stem: path for path in sorted(out.glob("*.nft"))}
     assert set(files) == {"director1", "director2"}, files
     return files
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """{director: path of its rendered rules}, for the lab's default topology and data model (firewall on)."""
+    return render_rules(tmp_path_factory.mktemp("nft"))
 
 
 def loaded_table(path):
@@ -108,6 +114,26 @@ def test_the_loaded_rules_say_what_the_lab_model_asks(rendered, director):
     assert "ip saddr { 198.18.1.1%s, 198.51.100.1%s } udp dport 8848 accept" % (number, number) in text \
         or "ip saddr { 198.51.100.1%s, 198.18.1.1%s } udp dport 8848 accept" % (number, number) in text
     assert len(rules_of(table, "forward")) >= 3
+
+
+@pytest.mark.parametrize("firewall, sync_daemon", [("false", "true"), ("no", "false"), ("0", "off")])
+def test_booleans_given_as_strings_are_honoured(tmp_path, firewall, sync_daemon):
+    """-e lvs_director_firewall=false arrives as the string "false" (argument validation does not convert it):
+    the firewall must stay off, leaving only the marking chain; likewise the sync daemon's rule follows
+    lvs_director_sync_daemon=false, and stays with a true one."""
+    files = render_rules(tmp_path, "lvs_director_firewall=" + firewall, "lvs_director_sync_daemon=" + sync_daemon)
+    for path in files.values():
+        table = loaded_table(path)
+        chains = {item["chain"]["name"] for item in table if "chain" in item}
+        assert chains == {"mark_services"}, chains
+        text = path.read_text()
+        assert "policy drop" not in text
+        assert "tcp dport { 80, 8080 } meta mark set 10" in text
+    (tmp_path / "on").mkdir()
+    on = render_rules(tmp_path / "on", "lvs_director_firewall=true", "lvs_director_sync_daemon=" + sync_daemon)
+    text = on["director1"].read_text()
+    assert "chain input" in text
+    assert ("udp dport 8848 accept" in text) is (sync_daemon == "true")
 
 
 # ---------------------------------------------------------------------------------------------------------------
