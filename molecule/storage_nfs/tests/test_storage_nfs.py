@@ -6,6 +6,7 @@ the lab namespace through `tools/lvs-lab exec`), never from what the roles repor
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -51,6 +52,16 @@ def test_share_is_a_hard_nfs42_mount_from_storage1(host):
     unit = host.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
     assert host.check_output("systemctl is-enabled '%s'" % unit) == "enabled"
     assert "nginx.service" in host.check_output("systemctl show -p Before --value '%s'" % unit).split()
+    # Wanted by multi-user.target too: mounted at boot even where remote-fs.target is disabled.
+    assert {"remote-fs.target", "multi-user.target"} <= _units(host, unit, "WantedBy")
+    # nginx requires the mount (the web role's RequiresMountsFor= drop-in): it never serves the empty mount point.
+    assert unit in _units(host, "nginx.service", "Requires")
+    assert unit in _units(host, "nginx.service", "After")
+
+
+def _units(guest, unit, prop):
+    """A dependency property of a unit as a set of names (`systemctl show` quotes names with a backslash)."""
+    return set(shlex.split(guest.check_output("systemctl show -p %s --value %s" % (prop, shlex.quote(unit)))))
 
 
 def test_exports_list_exactly_the_real_servers():
@@ -142,3 +153,78 @@ def test_bad_input_fails_with_a_clear_message_and_changes_nothing(extra_vars, me
     assert message in " ".join(output.replace("''", "'").split()), output
     assert "changed=0" in output, output
     assert storage.check_output(state) == before
+
+
+def _mount_unit(guest):
+    return guest.check_output("systemd-escape --path --suffix=mount %s" % SHARE)
+
+
+def _status(url):
+    """HTTP status of one request from the client side; 000 when nothing answers (connection refused)."""
+    return client("sh", "-c", "curl -s -m 10 -o /dev/null -w '%%{http_code}' %s || true" % shlex.quote(url))
+
+
+def _write_on_rs1(prefix):
+    name = "%s-%s.txt" % (prefix, uuid.uuid4().hex)
+    content = uuid.uuid4().hex
+    host("rs1").check_output("printf '%%s\\n' %s > %s/%s" % (content, SHARE, name))
+    return name, content + "\n"
+
+
+def test_a_rebooted_real_server_serves_the_share_again():
+    """rs2 rebooted cleanly (systemctl reboot) mounts the share at boot, and nginx starts only after it: it serves a
+    file written on rs1. remote-fs.target is disabled on rs2 for this boot, so the roles bring the share up, not
+    the image's targets (the image enables remote-fs.target as an installed Debian 12 does: rs1 shows it)."""
+    assert host("rs1").check_output("systemctl is-enabled remote-fs.target nfs-client.target").split() == \
+        ["enabled", "enabled"]
+    rs2 = host("rs2")
+    unit = _mount_unit(rs2)
+    name, expected = _write_on_rs1("reboot")
+    rs2.check_output("systemctl disable --quiet remote-fs.target")
+    try:
+        labtest.reboot("rs2", LAB)
+        assert rs2.run("systemctl is-enabled remote-fs.target").stdout.strip() == "disabled"
+        mount = json.loads(rs2.check_output("findmnt --json --mountpoint %s" % SHARE))["filesystems"][0]
+        assert (mount["source"], mount["fstype"]) == ("%s:%s" % (SERVER, SHARE), "nfs4"), mount
+        assert rs2.check_output("systemctl is-active nginx.service") == "active"
+        mounted_at, nginx_at = (int(rs2.check_output("systemctl show -p ActiveEnterTimestampMonotonic --value %s"
+                                                     % shlex.quote(u))) for u in (unit, "nginx.service"))
+        assert 0 < mounted_at <= nginx_at, "nginx started before the share was mounted"
+        served = client("curl", "-s", "-m", "10", "-f", "http://%s/shared/%s" % (REAL_SERVERS["rs2"], name))
+        assert served == expected
+    finally:
+        rs2.check_output("systemctl enable --quiet remote-fs.target")
+
+
+def test_nginx_does_not_serve_without_the_share_and_comes_back_with_it():
+    """On rs3: stopping the mount unit stops nginx; while the share cannot be mounted nginx does not start (and its
+    journal says why); once it can, starting nginx mounts the share first and serves it again."""
+    rs3 = host("rs3")
+    unit = shlex.quote(_mount_unit(rs3))
+    name, expected = _write_on_rs1("unmounted")
+    url = "http://%s/shared/%s" % (REAL_SERVERS["rs3"], name)
+    assert _status(url) == "200"
+    # An assertion the mount fails stands for a share that cannot be mounted (storage host unreachable ...).
+    failing = "/run/systemd/system/%s.d" % _mount_unit(rs3)
+    try:
+        rs3.check_output("systemctl stop %s" % unit)
+        assert rs3.run("findmnt --mountpoint %s" % SHARE).rc != 0
+        assert rs3.run("systemctl is-active nginx.service").stdout.strip() == "inactive"
+        assert _status(url) == "000"
+
+        rs3.check_output("mkdir -p %s && printf '[Unit]\\nAssertPathExists=/run/lvs-test-no-share\\n' > %s/test.conf"
+                         " && systemctl daemon-reload" % (shlex.quote(failing), shlex.quote(failing)))
+        since = rs3.check_output("date +%s")
+        assert rs3.run("systemctl start nginx.service").rc != 0
+        assert rs3.run("systemctl is-active nginx.service").stdout.strip() != "active"
+        assert rs3.run("findmnt --mountpoint %s" % SHARE).rc != 0
+        assert _status(url) == "000"
+        journal = rs3.check_output("journalctl --no-pager -u nginx.service --since @%s" % since)
+        assert "Dependency failed for" in journal, journal  # logged under nginx.service
+
+        rs3.check_output("rm -r %s && systemctl daemon-reload" % shlex.quote(failing))
+        rs3.check_output("systemctl start nginx.service")
+        assert rs3.run("findmnt --mountpoint %s" % SHARE).rc == 0
+        assert client("curl", "-s", "-m", "10", "-f", url) == expected
+    finally:
+        rs3.run("rm -rf %s; systemctl daemon-reload; systemctl start nginx.service" % shlex.quote(failing))
