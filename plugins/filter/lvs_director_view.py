@@ -46,9 +46,10 @@ options:
     default: directors
   drained:
     description:
-      - The directors' drain state, as C(playbooks/drain.yml) keeps it in C(/etc/lvs-cluster/drain.json) (the
-        director role reads it): C({version: 1, drained: {HOST: [SERVICE KEY, ...]}}), V(["*"]) for every
-        service of the host. The bare C({HOST: [...]}) mapping is accepted too.
+      - The directors' drain state, as C(playbooks/drain.yml) keeps it in C(/etc/lvs-cluster/drain.json) and
+        the director role reads it - a mapping with C(version) (V(1)) and C(drained), which maps each drained
+        host to its service keys, or to V(["*"]) for every service of the host. The bare mapping of hosts is
+        accepted too.
       - Each drained real server is rendered with weight V(0) (in RV(_value.ipvs_services) and
         RV(_value.virtual_servers)), so every engine, and every later run of the role, keeps it out of
         scheduling until C(playbooks/restore.yml) removes it from the state. Entries that match nothing in the
@@ -120,7 +121,7 @@ _value:
         - The same services in the same order, for the keepalived and ldirectord templates. Each has C(key),
           C(name), C(ipvs) (the entry of RV(_value.ipvs_services)), C(forwarding), C(tunnel), C(health_check),
           C(quorum), C(hysteresis), C(inhibit_on_failure), C(sorry_server) and C(real_servers), each of those
-          with C(key), C(host), C(ipvs) (the destination), C(health_check) and C(drained) (V(true): held at
+          with C(key), C(host), C(ipvs) (the destination), C(health_check) and C(drained) (V(true) - held at
           weight V(0) by the drain state, see O(drained)).
       type: list
       elements: dict
@@ -173,7 +174,7 @@ _value:
       description:
         - What the drain state (O(drained)) did - C(real_servers), one entry per drained destination (C(host),
           C(name), C(key), C(destination), C(weight), the inventory weight it replaces), and C(stale), the
-          state's entries (C(HOST: KEY)) that match nothing in the model.
+          state's entries (each the host, a colon and the key) that match nothing in the model.
       type: dict
       version_added: 0.1.0
       sample: {real_servers: [{host: rs1, name: web-dr, key: tcp/198.51.100.100:80, destination: 198.51.100.21:80,

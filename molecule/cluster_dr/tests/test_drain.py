@@ -46,7 +46,7 @@ RS1_SERVICES = {
 }
 LARGE_FILE = "/var/www/lvs-web/large.bin"
 WAIT_BANNER = "Drain - wait until no active connection is left"
-SHORT_REQUESTS = 400  # at most; the load stops earlier when told (about 5 requests a second)
+SHORT_REQUESTS = 2000  # at most (about 5 requests a second: 6-7 minutes); the test stops the load much earlier
 
 LOAD = r"""
 out=$1; url=$2; n=$3
@@ -298,8 +298,6 @@ def test_a_converge_during_the_drain_keeps_rs1_at_weight_0(shared):
 
 def test_restore_puts_the_inventory_weight_back_and_traffic_reaches_rs1(shared):
     assert shared.get("drained"), "needs the drain"
-    rc, output, recap = restore(check=True)
-    assert rc == 0 and all(count > 0 for count in changed(recap).values()), (recap, output[-3000:])
     assert all(weights(name) == drained_weights() for name in DIRECTORS)
 
     # The health gate: rs1 not answering is refused before any change (nginx stopped: keepalived also takes rs1
