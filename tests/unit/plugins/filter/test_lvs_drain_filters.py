@@ -33,7 +33,8 @@ def test_drain_then_restore_through_the_filters():
     assert all(rs["ipvs"]["weight"] == 0 for vs in view["virtual_servers"] for rs in vs["real_servers"]
                if rs["host"] == "rs1")
     one = lvs_drain_targets.lvs_drain_targets(normalized, groups, "rs1", "web-nat", drain=False)
-    state = lvs_drain_state.lvs_drain_state(state, "rs1", one["service_keys"], drain=False, host_keys=found["service_keys"])
+    state = lvs_drain_state.lvs_drain_state(state, "rs1", one["service_keys"], drain=False,
+                                            host_keys=found["service_keys"])
     assert state["drained"]["rs1"] == sorted(k for k in found["service_keys"] if k != "tcp/198.51.100.102:8080")
     assert lvs_drain_state.lvs_drain_state(state, "rs1", [], drain=False) == {"version": 1, "drained": {}}
     status = lvs_drain_status.lvs_drain_status({"services": []}, found["targets"])

@@ -196,7 +196,8 @@ def test_status_of_a_drain():
     assert drain.drain_status(ipvs_info(0, 0, 0, 2), targets(), wait_persistence=False)["done"]
     # A destination the kernel no longer has (its health check failed) carries no traffic.
     status = drain.drain_status(ipvs_info(0, 0, present=False), targets())
-    assert status["done"] and status["report"][0] == "web-dr tcp/198.51.100.100:80 -> 198.51.100.21:80: not in the table"
+    assert status["done"]
+    assert status["report"][0] == "web-dr tcp/198.51.100.100:80 -> 198.51.100.21:80: not in the table"
     # The services list alone works too.
     assert drain.drain_status(ipvs_info(0, 0)["services"], targets())["done"]
 
