@@ -44,6 +44,18 @@ options:
     description: The inventory group of the directors.
     type: str
     default: directors
+  drained:
+    description:
+      - The directors' drain state, as C(playbooks/drain.yml) keeps it in C(/etc/lvs-cluster/drain.json) and
+        the director role reads it - a mapping with C(version) (V(1)) and C(drained), which maps each drained
+        host to its service keys, or to V(["*"]) for every service of the host. The bare mapping of hosts is
+        accepted too.
+      - Each drained real server is rendered with weight V(0) (in RV(_value.ipvs_services) and
+        RV(_value.virtual_servers)), so every engine, and every later run of the role, keeps it out of
+        scheduling until C(playbooks/restore.yml) removes it from the state. Entries that match nothing in the
+        model are ignored and listed in RV(_value.drained.stale).
+    type: dict
+    version_added: 0.1.0
 seealso:
   - plugin: lvs.cluster.lvs_services
     plugin_type: filter
@@ -109,7 +121,8 @@ _value:
         - The same services in the same order, for the keepalived and ldirectord templates. Each has C(key),
           C(name), C(ipvs) (the entry of RV(_value.ipvs_services)), C(forwarding), C(tunnel), C(health_check),
           C(quorum), C(hysteresis), C(inhibit_on_failure), C(sorry_server) and C(real_servers), each of those
-          with C(key), C(host), C(ipvs) (the destination) and C(health_check).
+          with C(key), C(host), C(ipvs) (the destination), C(health_check) and C(drained) (V(true) - held at
+          weight V(0) by the drain state, see O(drained)).
       type: list
       elements: dict
     vips:
@@ -157,6 +170,15 @@ _value:
       type: list
       elements: str
       sample: [eth1, eth2]
+    drained:
+      description:
+        - What the drain state (O(drained)) did - C(real_servers), one entry per drained destination (C(host),
+          C(name), C(key), C(destination), C(weight), the inventory weight it replaces), and C(stale), the
+          state's entries (each the host, a colon and the key) that match nothing in the model.
+      type: dict
+      version_added: 0.1.0
+      sample: {real_servers: [{host: rs1, name: web-dr, key: tcp/198.51.100.100:80, destination: 198.51.100.21:80,
+               weight: 1}], stale: []}
 """
 
 from ansible.errors import AnsibleFilterError
@@ -165,10 +187,10 @@ from ansible_collections.lvs.cluster.plugins.module_utils._lvs_model import DIRE
 from ansible_collections.lvs.cluster.plugins.module_utils._lvs_views import director_view
 
 
-def lvs_director_view(services, hostvars, groups, director, director_group=DIRECTOR_GROUP):
+def lvs_director_view(services, hostvars, groups, director, director_group=DIRECTOR_GROUP, drained=None):
     """Normalized services -> what ``director`` renders (see RETURN)."""
     try:
-        return director_view(services, hostvars, groups, director, director_group)
+        return director_view(services, hostvars, groups, director, director_group, drained=drained)
     except LVSModelError as exc:
         raise AnsibleFilterError("lvs.cluster.lvs_director_view: %s" % exc) from None
 

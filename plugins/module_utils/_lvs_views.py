@@ -27,6 +27,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._lvs_hosts import (
 from ansible_collections.lvs.cluster.plugins.module_utils._lvs_services import (
     _place_vip,
 )
+from ansible_collections.lvs.cluster.plugins.module_utils._lvs_drain import apply_drain
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -100,9 +101,12 @@ def _address_entry(address, prefix_length, interface, family, **extra):
     return entry
 
 
-def director_view(services, hostvars, groups, director, director_group=DIRECTOR_GROUP):
-    """What ``director`` renders: see the lvs_director_view filter's RETURN."""
-    services = _check_services(services)
+def director_view(services, hostvars, groups, director, director_group=DIRECTOR_GROUP, drained=None):
+    """What ``director`` renders: see the lvs_director_view filter's RETURN.
+
+    ``drained`` is the directors' drain state (see _lvs_drain): its real servers are rendered with weight 0.
+    """
+    services, drained_applied, drained_stale = apply_drain(_check_services(services), drained)
     context = _Context(hostvars, groups, director_group)
     if director not in context.directors:
         context.errors.append("director: %s is not a director (group %s: %s)"
@@ -133,7 +137,8 @@ def director_view(services, hostvars, groups, director, director_group=DIRECTOR_
             "inhibit_on_failure": service["inhibit_on_failure"],
             "sorry_server": service["sorry_server"],
             "real_servers": [
-                {"key": rs["key"], "host": rs["host"], "ipvs": destination, "health_check": rs["health_check"]}
+                {"key": rs["key"], "host": rs["host"], "ipvs": destination, "health_check": rs["health_check"],
+                 "drained": rs.get("drained", False)}
                 for rs, destination in zip(service["real_servers"], entry["destinations"])
             ],
         })
@@ -224,6 +229,7 @@ def director_view(services, hostvars, groups, director, director_group=DIRECTOR_
                              for g in gateways],
         },
         "interfaces": sorted(set([a["interface"] for a in vips + gateways] + [i["interface"] for i in instances])),
+        "drained": {"real_servers": drained_applied, "stale": drained_stale},
     }
 
 

@@ -133,7 +133,7 @@ def test_lab_director_ipvs_table_is_the_ipvs_module_format():
     assert [s["key"] for s in servers] == [s["key"] for s in views()["services"]]
     assert servers[2]["real_servers"][0] == {
         "key": "198.18.1.21:80", "host": "rs1", "ipvs": director["ipvs_services"][2]["destinations"][0],
-        "health_check": DR_CHECK}
+        "health_check": DR_CHECK, "drained": False}
     assert (servers[2]["forwarding"], servers[2]["quorum"], servers[2]["sorry_server"]) == ("nat", 1, None)
 
 
