@@ -112,9 +112,11 @@ def test_the_loaded_rules_say_what_the_lab_model_asks(rendered, director):
     assert 'iifname "eth1" ip saddr 198.51.100.1%s udp dport 8848 accept' % number in text
     assert text.count("udp dport 8848 accept") == 1
     assert 'udp dport 8848 counter packets 0 bytes 0 drop comment "sync-not-from-a-peer"' in text
-    # The drops come after every accept of VRRP and sync.
+    # The drops come after every accept of VRRP and sync, and all of them before the conntrack rule: the peers'
+    # VRRP flow is established in conntrack, which knows no interfaces.
     assert text.index("vrrp-not-from-a-peer") > text.rindex("vrrp accept")
     assert text.index("sync-not-from-a-peer") > text.rindex("udp dport 8848 accept")
+    assert text.index("sync-not-from-a-peer") < text.index("ct state established,related accept")
     assert len(rules_of(table, "forward")) >= 3
 
 
