@@ -10,8 +10,10 @@ cluster_dr scenario:
         --vrid 51 --priority 255 --version 3 --vip 198.51.100.100 --count 20 --every 0.2
 
 Each packet is a complete IPv4 datagram (IP protocol 112, TTL 255 as VRRP requires) written to a raw socket with
-IP_HDRINCL, so the source address can be any address (another host's: that is the point). Only the standard
-library: the controller's virtualenv has no scapy. Prints one JSON line: the packets sent to each destination.
+IP_HDRINCL, so the source address can be any address (another host's: that is the point); with --ether-to, as
+an Ethernet frame to that MAC address through a packet socket on --device, so the destination address need not
+be routed through that device (a peer's address forged on the wrong segment). Only the standard library: the
+controller's virtualenv has no scapy. Prints one JSON line: the packets sent to each destination.
 """
 import argparse
 import ipaddress
@@ -82,9 +84,28 @@ def raw_socket(device=None):
     return sock
 
 
+class EtherSocket(object):
+    """Sends whole IPv4 datagrams as Ethernet frames to one MAC address out of ``device``."""
+
+    def __init__(self, device, destination_mac):
+        with open("/sys/class/net/%s/address" % device) as handle:
+            source_mac = handle.read().strip()
+        self.header = (bytes.fromhex(destination_mac.replace(":", "")) + bytes.fromhex(source_mac.replace(":", ""))
+                       + b"\x08\x00")
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.sock.bind((device, 0))
+
+    def sendto(self, packet, _address):
+        self.sock.send(self.header + packet)
+
+    def close(self):
+        self.sock.close()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", help="send out of this interface (SO_BINDTODEVICE)")
+    parser.add_argument("--ether-to", help="send as Ethernet frames to this MAC address (needs --device)")
     parser.add_argument("--source", required=True, help="the IPv4 source address written into the packets")
     parser.add_argument("--to", action="append", required=True, help="a destination (repeat)")
     parser.add_argument("--vrid", type=int, required=True)
@@ -99,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--every", type=float, default=0.2, help="seconds between rounds (at least 0.05)")
     arguments = parser.parse_args(argv)
     count, every = min(arguments.count, 200), max(arguments.every, 0.05)
-    sock = raw_socket(arguments.device)
+    sock = EtherSocket(arguments.device, arguments.ether_to) if arguments.ether_to else raw_socket(arguments.device)
     sent = {}
     try:
         for round_number in range(count):
