@@ -141,8 +141,7 @@ except OSError as error:
 @pytest.fixture
 def director_namespaces(rendered):
     """director1's rules in a namespace with eth0 (management) and eth1 (front), and the client namespaces."""
-    for names in _director_namespaces(rendered):
-        yield names
+    yield from _director_namespaces(rendered)
 
 
 def _director_namespaces(rendered):

@@ -103,9 +103,10 @@ def parse(message):
 
 
 def send(device, source, destinations, advert, rounds=ROUNDS, ether_to=None):
-    command = ["python3", SENDER] + (["--ether-to", ether_to] if ether_to else []) + ["--device", device, "--source", source, "--vrid", str(advert["vrid"]),
-               "--priority", "255", "--version", str(advert["version"]), "--interval", str(advert["interval"]),
-               "--sync-port", str(SYNC_PORT), "--count", str(rounds), "--every", str(EVERY)]
+    command = ["python3", SENDER] + (["--ether-to", ether_to] if ether_to else [])
+    command += ["--device", device, "--source", source, "--vrid", str(advert["vrid"]), "--priority", "255",
+                "--version", str(advert["version"]), "--interval", str(advert["interval"]),
+                "--sync-port", str(SYNC_PORT), "--count", str(rounds), "--every", str(EVERY)]
     for destination in destinations:
         command += ["--to", destination]
     for vip in advert["vips"]:
