@@ -163,7 +163,10 @@ _value:
       description:
         - What a firewall must admit and mark - C(services) (C(family), C(protocol), C(address), C(port)),
           C(fwmark_rules) (C(fwmark), C(family), C(address), C(protocol), C(ports)), C(vrrp) (C(instance),
-          C(interface), C(family), C(peers)) and C(nat_networks) (C(network), C(interface), C(family)).
+          C(interface), C(family), C(unicast), C(peers) - the other directors' addresses on the instance's network,
+          for unicast and multicast instances alike, the only sources of VRRP and connection sync),
+          C(management_networks) (the networks of the director's own addresses that contain its
+          C(ansible_host), where the inventory reaches it) and C(nat_networks) (C(network), C(interface), C(family)).
       type: dict
     interfaces:
       description: The director interfaces the cluster uses (VIPs, gateways, VRRP).

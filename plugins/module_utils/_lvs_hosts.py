@@ -45,13 +45,15 @@ from ansible_collections.lvs.cluster.plugins.module_utils._lvs_model import (
 class _Host(object):
     """The addresses of one inventory host: ``interfaces`` is a list of (name, [ip_interface, ...])."""
 
-    __slots__ = ("name", "interfaces", "tunnel_address", "management")
+    __slots__ = ("name", "interfaces", "tunnel_address", "management", "managed_at")
 
-    def __init__(self, name, interfaces, tunnel_address=None, management=()):
+    def __init__(self, name, interfaces, tunnel_address=None, management=(), managed_at=()):
         self.name = name
         self.interfaces = interfaces
         self.tunnel_address = tunnel_address
         self.management = list(management)
+        # The networks of the host's own addresses that contain its ansible_host: where the inventory reaches it.
+        self.managed_at = list(managed_at)
 
     def addresses(self, version=None):
         return [(ifname, address) for ifname, addresses in self.interfaces for address in addresses
@@ -181,18 +183,20 @@ class _Context(object):
                 if network is not _BAD:
                     management.append(network)
         ansible_host = self.var(name, "ansible_host")
+        managed_at = []
         if isinstance(ansible_host, str):
             try:
-                managed_at = ipaddress.ip_address(ansible_host.strip())
+                ansible_ip = ipaddress.ip_address(ansible_host.strip())
             except ValueError:
-                managed_at = None
-            if managed_at is not None:
-                management.extend(address.network for ifname, address in _interfaces_addresses(interfaces)
-                                  if managed_at in address.network)
+                ansible_ip = None
+            if ansible_ip is not None:
+                managed_at = _unique([address.network for ifname, address in _interfaces_addresses(interfaces)
+                                      if ansible_ip in address.network])
+                management.extend(managed_at)
         if errors:
             self.errors.extend(errors)
             return _BAD
-        return _Host(name, interfaces, None if tunnel in (None, _BAD) else tunnel, _unique(management))
+        return _Host(name, interfaces, None if tunnel in (None, _BAD) else tunnel, _unique(management), managed_at)
 
     # -- directors and their settings ----------------------------------------------------------------------------
 

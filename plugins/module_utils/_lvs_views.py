@@ -173,6 +173,7 @@ def director_view(services, hostvars, groups, director, director_group=DIRECTOR_
         for g in context.gateways
     ]
     instances = []
+    vrrp_sources = []
     for instance in context.instances:
         member = instance["members"][director]
         priority = instance["priorities"][director]
@@ -182,8 +183,12 @@ def director_view(services, hostvars, groups, director, director_group=DIRECTOR_
             address.pop("services", None)
             address.pop("network", None)
             address.pop("vrrp_instance", None)
-        peers = [instance["members"][d]["address"] for d in context.directors if d != director] \
-            if instance["unicast"] else []
+        # The other directors' addresses on the instance's network: its unicast peers, and in either mode the only
+        # sources a firewall admits VRRP (and connection sync) from.
+        members = [instance["members"][d]["address"] for d in context.directors if d != director]
+        peers = members if instance["unicast"] else []
+        vrrp_sources.append({"instance": instance["name"], "interface": member["interface"],
+                             "family": instance["family"], "unicast": instance["unicast"], "peers": members})
         instances.append({
             "name": instance["name"],
             "interface": member["interface"],
@@ -223,8 +228,8 @@ def director_view(services, hostvars, groups, director, director_group=DIRECTOR_
         "firewall": {
             "services": firewall_services,
             "fwmark_rules": fwmark_rules,
-            "vrrp": [{"instance": i["name"], "interface": i["interface"], "family": i["family"],
-                      "peers": list(i["unicast_peers"])} for i in instances],
+            "vrrp": vrrp_sources,
+            "management_networks": [str(n) for n in getattr(context.host(director), "managed_at", [])],
             "nat_networks": [{"network": g["network"], "interface": g["interface"], "family": g["family"]}
                              for g in gateways],
         },

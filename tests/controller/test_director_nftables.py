@@ -107,12 +107,22 @@ def test_the_loaded_rules_say_what_the_lab_model_asks(rendered, director):
     # SSH from the lab's admin network only.
     assert "ip saddr 198.18.0.0/24 tcp dport 22 accept" in text
     assert text.count("tcp dport 22 accept") == 1
-    # VRRP and IPVS sync only from the other director (unicast peers).
+    # VRRP only from the other director, each instance on its own interface; IPVS sync only from the other
+    # director on the sync interface (the first instance's, eth1); everything else of both counted and dropped.
     peer = {"director1": "director2", "director2": "director1"}[director]
     number = peer[-1]
     assert 'iifname "eth1" ip saddr 198.51.100.1%s ip protocol vrrp accept' % number in text
-    assert "ip saddr { 198.18.1.1%s, 198.51.100.1%s } udp dport 8848 accept" % (number, number) in text \
-        or "ip saddr { 198.51.100.1%s, 198.18.1.1%s } udp dport 8848 accept" % (number, number) in text
+    assert 'iifname "eth2" ip saddr 198.18.1.1%s ip protocol vrrp accept' % number in text
+    assert text.count("vrrp accept") == 2
+    assert 'meta l4proto vrrp counter packets 0 bytes 0 drop comment "vrrp-not-from-a-peer"' in text
+    assert 'iifname "eth1" ip saddr 198.51.100.1%s udp dport 8848 accept' % number in text
+    assert text.count("udp dport 8848 accept") == 1
+    assert 'udp dport 8848 counter packets 0 bytes 0 drop comment "sync-not-from-a-peer"' in text
+    # The drops come after every accept of VRRP and sync, and all of them before the conntrack rule: the peers'
+    # VRRP flow is established in conntrack, which knows no interfaces.
+    assert text.index("vrrp-not-from-a-peer") > text.rindex("vrrp accept")
+    assert text.index("sync-not-from-a-peer") > text.rindex("udp dport 8848 accept")
+    assert text.index("sync-not-from-a-peer") < text.index("ct state established,related accept")
     assert len(rules_of(table, "forward")) >= 3
 
 
@@ -156,6 +166,11 @@ except OSError as error:
 
 @pytest.fixture
 def director_namespaces(rendered):
+    """director1's rules in a namespace with eth0 (management) and eth1 (front), and the client namespaces."""
+    yield from _director_namespaces(rendered)
+
+
+def _director_namespaces(rendered):
     tag = "lvsnft%d" % os.getpid()
     names = {"director": tag + "d", "admin": tag + "a", "front": tag + "f"}
 
@@ -180,6 +195,9 @@ def director_namespaces(rendered):
             ip("ip", "link", "set", outside, "up", namespace=names[peer])
             ip("ip", "link", "set", "lo", "up", namespace=names[peer])
         ip("ip", "link", "set", "lo", "up", namespace=names["director"])
+        # No reverse-path filter: what the test sees dropped, the rules dropped.
+        for conf in ("all", "default", "eth0", "eth1"):
+            ip("sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % conf, namespace=names["director"])
         ip(NFT, "-f", str(rendered["director1"]), namespace=names["director"])
         # Something listening on SSH's port, and on a port the rules do not admit.
         listener = subprocess.Popen(
@@ -212,3 +230,84 @@ def test_ssh_is_admitted_from_the_admin_network_only(director_namespaces):
     assert connect(names, "front", "198.51.100.11", 22) == "TimeoutError"
     # A port the rules do not name is dropped from the admin network too.
     assert connect(names, "admin", "198.18.0.11", 2222) == "TimeoutError"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# VRRP and connection sync only from the peer, on the right interface: adverts (priority 255, VRRPv3 with its
+# pseudo-header checksum, TTL 255) built by molecule/_lab/vrrp_advert.py, the lab's spoofing tool, sent from the
+# client namespaces; a receiver in the director namespace reports what got through the rules (a raw socket sees
+# a packet only after the input hook), and the drop rules' counters what they stopped.
+
+sys.path.insert(0, str(ROOT / "molecule/_lab"))
+import vrrp_advert  # noqa: E402  pylint: disable=wrong-import-position
+
+RECEIVER = """
+import json, select, socket, sys, time
+vrrp = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+sync = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sync.bind(("0.0.0.0", 8848))
+print("ready", flush=True)
+seen = []
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    ready, _w, _x = select.select([vrrp, sync], [], [], 0.1)
+    for sock in ready:
+        data, (source, _port) = sock.recvfrom(2048)
+        seen.append(["vrrp" if sock is vrrp else "sync", source])
+print(json.dumps(seen), flush=True)
+"""
+
+SENDER = str(ROOT / "molecule/_lab/vrrp_advert.py")
+
+
+def drop_counters(names):
+    """{comment: packets} of the input chain's counted drops."""
+    out = subprocess.run(["ip", "netns", "exec", names["director"], NFT, "-j", "list", "chain", "inet",
+                          "lvs_director", "input"], capture_output=True, text=True, check=True).stdout
+    counters = {}
+    for item in json.loads(out)["nftables"]:
+        rule = item.get("rule")
+        if rule and rule.get("comment"):
+            counters[rule["comment"]] = sum(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+    return counters
+
+
+def test_vrrp_checksums_are_rfc_ones():
+    """The tool's checksums: a message with its checksum filled in sums to zero (with the v3 pseudo-header)."""
+    message = vrrp_advert.advert(3, 51, 255, ["198.51.100.100"], 1.0, "198.51.100.1", "224.0.0.18")
+    pseudo = (bytes([198, 51, 100, 1, 224, 0, 0, 18]) + bytes([0, 112, 0, len(message)]))
+    assert vrrp_advert.checksum(pseudo + message) == 0
+    assert message[:4] == bytes([0x31, 51, 255, 1]) and message[4:6] == bytes([0, 100])
+    version2 = vrrp_advert.advert(2, 51, 255, ["198.51.100.100"], 1.0, "198.51.100.1", "224.0.0.18", "secret")
+    assert vrrp_advert.checksum(version2) == 0 and version2[-8:] == b"secret\0\0"
+    packet = vrrp_advert.ipv4("198.51.100.1", "224.0.0.18", message)
+    assert vrrp_advert.checksum(packet[:20]) == 0 and packet[8] == 255 and packet[9] == 112
+
+
+def test_vrrp_and_sync_only_from_the_peer_on_its_interface(director_namespaces):
+    names = director_namespaces
+    receiver = subprocess.Popen(["ip", "netns", "exec", names["director"], sys.executable, "-c", RECEIVER, "6"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout.readline().strip() == "ready"
+
+        def send(client, source, destination):
+            subprocess.run(["ip", "netns", "exec", names[client], sys.executable, SENDER, "--source", source,
+                            "--to", destination, "--vrid", "51", "--vip", "198.51.100.100", "--sync-port", "8848",
+                            "--count", "3", "--every", "0.05"], check=True, capture_output=True, text=True)
+
+        # Another host on the front segment; the peer's address on the management interface; the peer's address
+        # of the other network (back) arriving on the front interface: all dropped. Then the peer itself.
+        send("front", "198.51.100.1", "198.51.100.11")
+        send("admin", "198.51.100.12", "198.18.0.11")
+        send("front", "198.18.1.12", "198.51.100.11")
+        send("front", "198.51.100.12", "198.51.100.11")
+        seen, _err = receiver.communicate(timeout=15)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.wait()
+    seen = json.loads(seen.strip().splitlines()[-1])
+    assert sorted(set(map(tuple, seen))) == [("sync", "198.51.100.12"), ("vrrp", "198.51.100.12")], seen
+    assert len(seen) == 6
+    assert drop_counters(names) == {"vrrp-not-from-a-peer": 9, "sync-not-from-a-peer": 9}

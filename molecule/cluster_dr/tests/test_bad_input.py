@@ -46,6 +46,11 @@ CASES = {
     "real server not in the inventory": (
         {"lvs_virtual_services": [service("web-dr", "198.51.100.100", ["rs1", "rs9"])]},
         "lvs_virtual_services[0] (web-dr).real_servers[1].host: rs9 is not in the inventory"),
+    # Issue 13: the firewall (on by default) must not lock out the run's own SSH connection, which comes from the
+    # lab namespace's management address.
+    "firewall that would lock the run out": (
+        {"lvs_director_firewall_admin_networks": ["192.0.2.0/24"]},
+        "lvs_director_firewall would drop SSH from 198.18.0.1, where this run connects to"),
 }
 
 

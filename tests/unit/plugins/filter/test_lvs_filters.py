@@ -182,9 +182,11 @@ def test_lab_director_vrrp_vips_gateway(director, priority, state, src, peer):
         ],
         "fwmark_rules": [{"fwmark": 10, "family": "ipv4", "address": "198.51.100.103", "protocol": "tcp",
                           "ports": [80, 8080]}],
-        "vrrp": [{"instance": "front", "interface": "eth1", "family": "ipv4", "peers": [peer]},
-                 {"instance": "back", "interface": "eth2", "family": "ipv4",
+        "vrrp": [{"instance": "front", "interface": "eth1", "family": "ipv4", "unicast": True, "peers": [peer]},
+                 {"instance": "back", "interface": "eth2", "family": "ipv4", "unicast": True,
                   "peers": [peer.replace("198.51.100.", "198.18.1.")]}],
+        # The network the inventory reaches the director on (its ansible_host): SSH's default with the firewall on.
+        "management_networks": ["198.18.0.0/24"],
         "nat_networks": [{"network": "198.18.1.0/24", "interface": "eth2", "family": "ipv4"}],
     }
     assert view["interfaces"] == ["eth1", "eth2"]
@@ -504,6 +506,9 @@ def test_custom_priorities_multicast_and_one_instance():
     assert result["director2"]["vrrp_instances"][0]["state"] == "MASTER"
     assert vip("198.18.1.1", 24, "eth2") in one[0]["virtual_ipaddresses"]
     assert result["director1"]["vrrp_sync_group"] is None
+    # Multicast has no unicast peers, but the firewall still admits VRRP only from the other director.
+    assert result["director1"]["firewall"]["vrrp"] == [
+        {"instance": "only", "interface": "eth1", "family": "ipv4", "unicast": False, "peers": ["198.51.100.12"]}]
 
 
 def test_empty_and_missing_service_list():
