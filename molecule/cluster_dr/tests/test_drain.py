@@ -235,8 +235,11 @@ def test_drain_under_load(tmp_path, shared):
         run.wait(timeout=120)
     # The kernel's estimator folds the per-CPU counters into what ipvsadm reads every 2 s: wait for the last.
     expected = sum(1 for _line in open(str(tmp_path / "short"))) + 2
+    # Every count below is the master's: the VIP must not have moved (a failover splits them between directors).
+    assert master() == active, "the VIP moved from %s during the drain test (failover)" % active
     labtest.wait_for(lambda: connections(active)["service"] - before["service"] >= expected, 10,
-                     "the service counted fewer connections than the test made", 1)
+                     "the service counted fewer connections than the test made: %d expected since %s, now %s"
+                     % (expected, before, connections(active)), 1)
     after = connections(active)
     shared["drained"] = rc == 0
     assert rc == 0, output[-5000:]
