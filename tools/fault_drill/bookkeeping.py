@@ -137,6 +137,8 @@ def evaluate(result, director_budget):
         "failed": failed,
         "outage": outage,
         "outage_url": worst_url,
+        "outages": outages,
+        "failed_by_url": {url: len(failures(rows)) for url, rows in counted.items()},
         "failed_seconds": max((longest_failed_seconds(rows, result.at) for rows in counted.values()), default=0),
         "failing_for": failing_for,
         "left_table": result.left_table_seconds,

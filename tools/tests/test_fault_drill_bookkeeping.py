@@ -81,6 +81,7 @@ def test_director_event_within_and_over_budget():
     row = bookkeeping.evaluate(slow, 1.5)
     assert row["failed"] == 34 and row["outage"] == pytest.approx(3.4) and row["outage_url"] == DR
     assert row["over"] == [f"outage 3.40 s on {DR} >= 1.5 s"]
+    assert row["outages"] == {DR: pytest.approx(3.4), TUN: 0.0} and row["failed_by_url"] == {DR: 34, TUN: 0}
 
 
 def test_real_server_event_counts_failures_until_it_left_and_the_table_watch():
