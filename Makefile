@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help setup host-packages venv collection demo test unit sanity lint molecule lab-build lab-up lab-down \
-        lab-status lab-doctor bench clean
+        lab-status lab-doctor bench clean drill
 
 help:
 	@echo "make demo       build the lab, boot it and show it (the main job)"
@@ -20,6 +20,7 @@ help:
 	@echo "make setup      Debian packages and the Python virtualenv ($(VENV))"
 	@echo "make lab-up     start lab LAB_NAME=$(LAB_NAME); make lab-down stops it; make lab-status"
 	@echo "make lab-doctor the host facts the lab depends on (UML, XSAVE and the xstate shim, tun, memory, disk)"
+	@echo "make drill      the fault drill: crashes, reboots, killed daemons, a cut link under client load"
 	@echo "make lint | sanity | unit | molecule | bench"
 
 # Ends with the lab's host check: it builds the xstate shim and boots the UML kernel once (a second or two).
@@ -64,6 +65,10 @@ lint: setup
 
 molecule: setup collection
 	tools/run-molecule.py
+
+# The fault drill (issue 12) on a default lab of its own; DRILL_EVENTS=ci runs the CI subset (tools/lvs-drill --list).
+drill: setup collection
+	tools/run-drill.sh
 
 lab-build: setup
 	$(LAB) build

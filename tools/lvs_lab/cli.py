@@ -55,6 +55,21 @@ def build_parser():
     console.add_argument("host")
     console.add_argument("--follow", "-f", action="store_true")
 
+    kill = named(verbs.add_parser("kill", help="crash one guest: SIGKILL to its UML process (the lab's record "
+                                               "stays; 'start' brings it back)"))
+    kill.add_argument("host")
+
+    start = named(verbs.add_parser("start", help="start a stopped or killed guest again (same disk and taps) and "
+                                                 "wait for SSH"))
+    start.add_argument("host")
+    start.add_argument("--no-wait", action="store_true", help="return once the guest process runs")
+    start.add_argument("--timeout", type=float, default=lab.SSH_WAIT_TIMEOUT, help="seconds to wait for SSH")
+
+    link = named(verbs.add_parser("link", help="cut (down) or heal (up) a guest's link to a lab network"))
+    link.add_argument("host")
+    link.add_argument("network")
+    link.add_argument("action", choices=("down", "up"))
+
     verbs.add_parser("doctor", help="report the host facts the lab depends on (UML, XSAVE and the shim, tun, "
                                     "memory, disk); exits 1 if the lab cannot run here")
 
@@ -140,6 +155,18 @@ def do_console(arguments):
     os.execvp("tail", ["tail", "-n", "+1", *(["-F"] if arguments.follow else []), str(log)])
 
 
+def do_kill(arguments):
+    lab.kill_guest(arguments.name, arguments.host)
+
+
+def do_start(arguments):
+    lab.start_guest(arguments.name, arguments.host, wait=not arguments.no_wait, timeout=arguments.timeout)
+
+
+def do_link(arguments):
+    lab.link(arguments.name, arguments.host, arguments.network, arguments.action)
+
+
 def do_doctor(_arguments):
     from lvs_lab import hostcheck
 
@@ -160,5 +187,5 @@ def do_check_topology(arguments):
 VERBS = {
     "build": do_build, "up": do_up, "down": do_down, "status": do_status, "inventory": do_inventory,
     "ssh": do_ssh, "exec": do_exec, "console": do_console, "doctor": do_doctor,
-    "check-topology": do_check_topology,
+    "check-topology": do_check_topology, "kill": do_kill, "start": do_start, "link": do_link,
 }

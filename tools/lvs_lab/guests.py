@@ -177,3 +177,17 @@ def _reap(pid):
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def kill(pid, expected_umid, timeout=10.0):
+    """A crash: SIGKILL to the guest's main process, then to the helpers of its group that it leaves orphaned.
+    Returns the seconds until all of them were gone."""
+    started = time.monotonic()
+    members = guest_processes(pid, expected_umid)
+    for member in [pid] + [m for m in members if m != pid]:
+        try:
+            os.kill(member, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _wait_gone(pid, members, timeout)
+    return time.monotonic() - started

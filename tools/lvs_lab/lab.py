@@ -165,12 +165,14 @@ def _write_access_files(name, topology, key):
     (lab / "ssh_config").write_text(inventory.render_ssh_config(topology, name, key, known_hosts))
 
 
-def wait_for_ssh(name, topology, state, timeout, log):
+def wait_for_ssh(name, topology, state, timeout, log, write_access_files=True):
     """Wait until every guest accepts an SSH login with the controller key; returns seconds per guest.
-    Writes the inventory and ssh_config first: the login check uses them, so it proves they work."""
+    Writes the inventory and ssh_config first (unless told not to: a restarted guest of a running lab): the
+    login check uses them, so it proves they work."""
     namespace = paths.namespace_name(name)
     lab = paths.lab_dir(name)
-    _write_access_files(name, topology, paths.controller_key())
+    if write_access_files:
+        _write_access_files(name, topology, paths.controller_key())
     started = time.monotonic()
     deadline = started + timeout
 
@@ -325,3 +327,66 @@ def status(name):
         })
     return {"name": name, "phase": state.get("phase"), "namespace": state["namespace"],
             "inventory": str(paths.inventory_path(name)), "guests": rows}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One guest at a time (the fault drill): a crash, a start with the same disk and taps, a cut network link.
+
+def _guest_entry(name, host_name):
+    topology, state = load_topology(name)
+    topology.host(host_name)  # raises, naming the hosts, for an unknown one
+    guest = state["guests"].get(host_name)
+    if guest is None:
+        raise LabError(f"lab {name!r} has no record of guest {host_name!r}")
+    return topology, state, guest
+
+
+def kill_guest(name, host_name, log=print):
+    """Crash a guest: SIGKILL to its UML main process (by the PID the lab recorded), then to the helpers of its
+    process group that SIGKILL leaves orphaned. Its disk, taps and record stay for ``start_guest``."""
+    _topology, state, guest = _guest_entry(name, host_name)
+    pid, expected_umid = guest.get("pid"), guest.get("umid")
+    if not pid or not guests.guest_processes(pid, expected_umid):
+        raise LabError(f"guest {host_name} of lab {name!r} is not running (pid {pid}); 'lvs-lab start' starts it")
+    seconds = guests.kill(pid, expected_umid)
+    log(f"guest {host_name} (pid {pid}) killed; its processes were gone after {seconds:.2f} s")
+    return pid
+
+
+def start_guest(name, host_name, wait=True, timeout=SSH_WAIT_TIMEOUT, log=print):
+    """Start a guest that is not running with the command line ``up`` gave it (same copy-on-write disk, same
+    taps, same config device), record its new PID, and by default wait until it accepts an SSH login."""
+    topology, state, guest = _guest_entry(name, host_name)
+    if guest.get("pid") and guests.guest_processes(guest["pid"], guest.get("umid")):
+        raise LabError(f"guest {host_name} of lab {name!r} is already running (pid {guest['pid']}); "
+                       f"'lvs-lab kill --name {name} {host_name}' first")
+    index = [host.name for host in topology.hosts].index(host_name)
+    lab_dir = paths.lab_dir(name)
+    arguments = guests.command_line(name, topology, index, Path(state["image"]), lab_dir)
+    pid = guests.start(paths.namespace_name(name), arguments, lab_dir / "logs" / f"{host_name}.log",
+                       xstate.guest_environment(log))
+    guest.update(pid=pid, umid=guests.umid(name, host_name))
+    write_state(name, state)
+    log(f"guest {host_name} started (pid {pid})")
+    if wait:
+        host = topology.host(host_name)
+        single = dataclasses.replace(topology, hosts=[host])
+        wait_for_ssh(name, single, state, timeout, log, write_access_files=False)
+    return pid
+
+
+def link(name, host_name, network, action, log=print):
+    """Cut (``down``) or heal (``up``) a guest's link to a lab network: its tap in the lab namespace. The guest
+    sees no carrier change, as with a failed switch port or cable further along."""
+    if action not in ("up", "down"):
+        raise LabError(f"link action {action!r}: choose up or down")
+    topology, _state, _guest = _guest_entry(name, host_name)
+    index = [host.name for host in topology.hosts].index(host_name)
+    host = topology.hosts[index]
+    networks = [nic.network for nic in host.nics]
+    if network not in networks:
+        raise LabError(f"guest {host_name} has no link to network {network!r} (its networks: {', '.join(networks)})")
+    tap = netns.tap_name(index, networks.index(network))
+    netns.run_ip(["-n", paths.namespace_name(name), "link", "set", tap, action])
+    log(f"{host_name}'s link to {network} ({tap}) is {action}")
+    return tap
