@@ -4,6 +4,7 @@ a corosync cluster with dlm and mount one GFS2 filesystem on /srv/lvs-shared.
 Every check reads the result back on the guests (findmnt, blkid, corosync-quorumtool, files) or from the client
 side (curl from the lab namespace), never from what the roles report. The last test kills rs3: keep it last.
 """
+import base64
 import concurrent.futures
 import json
 import os
@@ -15,9 +16,11 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
+import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
+import leakscan  # noqa: E402  pylint: disable=wrong-import-position
 from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -33,6 +36,14 @@ TARGET = "iqn.2025-01.cluster.lvs:shared"
 DEVICE = "/dev/disk/by-path/ip-198.18.1.31:3260-iscsi-%s-lun-0" % TARGET
 LOCK_TABLE = "lvs:shared"
 APPENDS = 100
+
+
+def chap_password():
+    """The lab's CHAP secret, read out of the scenario's vault (group_vars/all/vault.yml) with the lab's vault
+    client, as ansible reads it (ANSIBLE_VAULT_IDENTITY_LIST from molecule.yml)."""
+    text = subprocess.run(["ansible-vault", "view", os.path.join(SCENARIO, "group_vars", "all", "vault.yml")],
+                          stdout=subprocess.PIPE, check=True, universal_newlines=True, timeout=120).stdout
+    return yaml.safe_load(text)["vault_lab_chap_password"]
 
 
 def client(*command):
@@ -93,12 +104,15 @@ def test_corosync_lists_every_node_and_dlm_runs_without_fencing_in_the_lab():
 def test_the_chap_password_is_kept_in_a_private_node_record_and_never_on_a_command_line():
     """The initiators' CHAP password lives only in their 0600 node records (iscsiadm -v would have put it on a
     command line); the converge's output never shows it."""
+    # The secret is compared here, never put into a command on the guest (that would log it).
+    line = "node.session.auth.password = %s" % chap_password()
     for node in NODES:
         records = host(node).check_output(
-            "grep -rl '^node.session.auth.password = lab-only-chap-secret-6$' /etc/iscsi/nodes").split()
+            "grep -rl '^node.session.auth.password = ' /etc/iscsi/nodes").split()
         assert records, node
         for record in records:
             assert host(node).file(record).mode == 0o600, (node, record)
+            assert line in host(node).file(record).content_string.splitlines(), (node, record)
     tasks = open(os.path.join(os.path.dirname(SCENARIO), "..", "roles", "gfs2", "tasks", "iscsi.yml")).read()
     assert "node.session.auth.password, value" not in tasks
 
@@ -195,6 +209,68 @@ def test_bad_input_fails_with_a_clear_message_and_changes_nothing(extra_vars, me
     assert message in flat(output), output
     assert "changed=1" not in output and "changed=2" not in output, output
     assert ([host(n).check_output(state) for n in NODES], host("storage1").check_output(storage_state)) == before
+
+
+# A CHAP password the roles refuse (targetcli could not carry its spaces): the failing run below.
+REFUSED_PASSWORD = "refused chap secret 7e41c9"
+GUESTS = sorted(NODES) + ["storage1"]
+
+
+def test_secrets_never_reach_output_journals_or_process_lists():
+    """Issue 13. On the converged lab, with a process sampler on every guest: the storage play with -vvv and
+    --diff after the target's and rs1's copies of the CHAP secret were tampered with (so targetcli sets the
+    password and the node record is rewritten: the secret-handling tasks really run), then a run with a CHAP
+    password the roles refuse (it fails). Neither the CHAP secret (out of the vault), nor the refused one, nor the
+    corosync authkey appears in ansible-playbook's stdout or stderr, any guest's journal of this boot or any
+    process snapshot; the snapshots saw targetcli and ansible's module processes, so they could have seen a leak.
+    """
+    secrets = {"CHAP password": chap_password(), "refused CHAP password": REFUSED_PASSWORD,
+               "corosync authkey": base64.b64decode(host("rs1").check_output("base64 -w0 /etc/corosync/authkey"))}
+    assert len(secrets["corosync authkey"]) >= 128
+    initiator = "iqn.2025-01.cluster.lvs.initiator:rs1"
+    host("storage1").check_output(
+        "targetcli /iscsi/%s/tpg1/acls/%s set auth password=tampered-not-secret" % (TARGET, initiator))
+    for record in host("rs1").check_output("grep -rl '^node.session.auth.password = ' /etc/iscsi/nodes").split():
+        host("rs1").check_output(
+            "sed -i 's/^node.session.auth.password = .*/node.session.auth.password = tampered-not-secret/' '%s'"
+            % record)
+    storage_play = ["-i", os.path.dirname(INVENTORY), os.path.join(SCENARIO, "bad_input.yml"), "-vvv", "--diff"]
+    started = time.time()
+    leakscan.start_samplers(GUESTS, 1200)
+    try:
+        rc, out, err = leakscan.playbook(storage_play)
+        failed_rc, failed_out, failed_err = leakscan.playbook(
+            storage_play + ["-e", json.dumps({"lvs_storage_iscsi_chap_password": REFUSED_PASSWORD})])
+    finally:
+        snapshots = leakscan.stop_samplers(GUESTS)
+    sys.stderr.write("two -vvv runs: %.0f s; process snapshots: %s\n" % (
+        time.time() - started, ", ".join("%s %d" % (n, len(s)) for n, s in sorted(snapshots.items()))))
+    text = out.decode("utf-8", "replace")
+    assert rc == 0, text[-5000:]
+    # The secret-handling tasks ran and changed the tampered copies back, under no_log.
+    assert re.search(r"changed: \[storage1\]", text) and re.search(r"changed: \[rs1\]", text), text[-5000:]
+    assert "the output has been hidden" in text
+    failed_text = (failed_out + failed_err).decode("utf-8", "replace")
+    assert failed_rc != 0 and "contains a character targetcli cannot carry" in flat(failed_text), failed_text[-5000:]
+    # The snapshots are real: taken all along, and they caught the module processes and targetcli.
+    for name in GUESTS:
+        assert len(snapshots[name]) >= 20, (name, len(snapshots[name]))
+        assert any("sleep 0" in snap and "python3" in snap for snap in snapshots[name]), name
+    assert any(re.search(r"(?m)^\S*python3 \S*targetcli\s*$|^\S*targetcli\s*$", snap)
+               for snap in snapshots["storage1"]), "no snapshot of storage1 caught targetcli"
+    places = {"stdout of the -vvv --diff run": out, "stderr of the -vvv --diff run": err,
+              "stdout of the failing run": failed_out, "stderr of the failing run": failed_err}
+    for name in GUESTS:
+        places["journal of %s" % name] = leakscan.journal(name)
+        places["processes of %s" % name] = "\n".join(snapshots[name])
+    # targetcli logs every command line it runs to ~/.targetcli/log.txt: the role runs it with a HOME of its own
+    # (removed after) and scrubs root's log, which this test's own targetcli call above just wrote to.
+    places["targetcli files of storage1"] = host("storage1").run(
+        "cat /root/.targetcli/log.txt /root/.targetcli/history.txt 2>/dev/null").stdout
+    assert "password=tampered-not-secret" not in places["targetcli files of storage1"]
+    assert host("storage1").run("ls -d /run/lvs-targetcli.*").rc != 0, "the role left targetcli's HOME behind"
+    assert leakscan.hits(secrets, places) == []
+    assert host("storage1").file("/etc/rtslib-fb-target/saveconfig.json").mode == 0o600
 
 
 def test_killing_a_node_leaves_the_others_writing_within_seconds():
