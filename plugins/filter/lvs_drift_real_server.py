@@ -14,7 +14,7 @@ description:
   - Compares what the C(lvs.cluster.real_server) role sets from P(lvs.cluster.lvs_real_server_view#filter) - the
     sysctls (C(arp_ignore), C(arp_announce), C(rp_filter)), the DR device with exactly the DR VIPs and NOARP, the
     tunnel devices with exactly their VIPs - with what the host holds.
-  - Returns one line C(HOST OBJECT: wanted WANTED, found FOUND) per difference.
+  - Returns one line per difference, C(HOST OBJECT) then a colon and C(wanted WANTED, found FOUND).
 positional: _input, host, sysctls, addresses
 options:
   _input:

@@ -13,7 +13,8 @@ author:
 description:
   - Every VIP and floating NAT gateway of the model must be held by exactly one director, the VRRP master of its
     instance by priority (the director whose P(lvs.cluster.lvs_director_view#filter) starts it as C(MASTER)).
-  - Returns one line C(cluster VIP ADDRESS: wanted on DIRECTOR (...), found on ...) per VIP placed otherwise.
+  - Returns one line per VIP placed otherwise, C(cluster VIP ADDRESS) then a colon and
+    C(wanted on DIRECTOR (...), found on ...).
 positional: _input
 options:
   _input:
