@@ -53,8 +53,9 @@ def playbook(name, *extra):
 
 
 def flat(output):
-    """The output with the callback's line wrapping folded."""
-    return re.sub(r"\s+", " ", output)
+    """The output with the callback's line wrapping folded, and quotes as in the message (the callback's JSON
+    format escapes double quotes, its YAML format doubles single quotes)."""
+    return re.sub(r"\s+", " ", output).replace('\\"', '"').replace("''", "'")
 
 
 def master():
@@ -172,7 +173,8 @@ def test_report_counts_the_connections_opened_through_the_vip(tmp_path):
     assert all(s["director"] == active and s["in_table"] for s in data["services"]), data["services"]
     for entry in data["services"]:
         for row in entry["real_servers"]:
-            assert row["health"] == "up", row
+            # drained: held at weight 0 by the drain state (playbooks/drain.yml), which the report shows as such
+            assert row["health"] == "up" or (row["health"] == "drained" and row["weight"] == 0), row
             for key in ("weight", "active_connections", "inactive_connections", "connections", "cps", "in_bps",
                         "in_bytes"):
                 assert isinstance(row[key], int) and not isinstance(row[key], bool), (key, row)
@@ -180,7 +182,9 @@ def test_report_counts_the_connections_opened_through_the_vip(tmp_path):
     web = service(data, "web-dr")
     after = dict((row["host"], row["connections"]) for row in web["real_servers"])
     assert sum(after.values()) - sum(before.values()) >= requests + 1, (before, after)
-    assert all(after[name] - before[name] >= requests // 2 for name in ("rs1", "rs2")), (before, after)
+    serving = [row["host"] for row in web["real_servers"] if row["health"] == "up"]
+    assert serving, web
+    assert all(after[name] - before[name] >= requests // len(serving) for name in serving), (before, after)
     assert sum(row["active_connections"] for row in web["real_servers"]) >= 1, web
     assert web["connections"] >= sum(after.values())
 
