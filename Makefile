@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help setup host-packages venv collection demo test unit sanity lint molecule lab-build lab-up lab-down \
-        lab-status lab-doctor bench clean drill
+        lab-status lab-doctor bench clean drill report drift
 
 help:
 	@echo "make demo       build the lab, boot it and show it (the main job)"
@@ -21,6 +21,7 @@ help:
 	@echo "make lab-up     start lab LAB_NAME=$(LAB_NAME); make lab-down stops it; make lab-status"
 	@echo "make lab-doctor the host facts the lab depends on (UML, XSAVE and the xstate shim, tun, memory, disk)"
 	@echo "make drill      the fault drill: crashes, reboots, killed daemons, a cut link under client load"
+	@echo "make report     the cluster as a table, JSON and SVG (lab LAB_NAME); make drift: the cluster against the inventory"
 	@echo "make lint | sanity | unit | molecule | bench"
 
 # Ends with the lab's host check: it builds the xstate shim and boots the UML kernel once (a second or two).
@@ -85,6 +86,15 @@ lab-status:
 
 lab-doctor:
 	$(LAB) doctor
+
+# Day-2 views of lab LAB_NAME (read-only). REPORT_DIR defaults to ~/.cache/lvs-cluster/report.
+REPORT_DIR ?= $(HOME)/.cache/lvs-cluster/report
+report: collection
+	$(VENV)/bin/ansible-playbook -i "$$($(LAB) inventory --name $(LAB_NAME))" -i inventory/lab playbooks/report.yml \
+	    -e lvs_report_dir=$(REPORT_DIR)
+
+drift: collection
+	$(VENV)/bin/ansible-playbook -i "$$($(LAB) inventory --name $(LAB_NAME))" -i inventory/lab playbooks/drift.yml
 
 # Every benchmark runs even when an earlier one misses its target; the target fails if any missed.
 bench: setup

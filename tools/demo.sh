@@ -52,8 +52,23 @@ for _ in 1 2 3 4 5 6; do
 done
 
 echo
+echo "=== the cluster report: ansible-playbook ... playbooks/report.yml (make report) ==="
+report_dir="${LVS_REPORT_DIR:-$HOME/.cache/lvs-cluster/report}"
+report_log=$(mktemp)
+if ! ansible-playbook -i "$inventory" -i inventory/lab playbooks/report.yml -e lvs_report_dir="$report_dir" \
+        >"$report_log" 2>&1; then
+    tail -n 40 "$report_log" >&2
+    rm -f "$report_log"
+    exit 1
+fi
+rm -f "$report_log"
+cat "$report_dir/report.txt"
+echo "table, JSON and SVG picture: $report_dir/report.txt, report.json, topology.svg"
+
+echo
 echo "The lab stays up. Try:"
 echo "  ansible all -i $inventory -m ping"
 echo "  $lab ssh --name $name director1 ipvsadm -Ln --stats"
 echo "  $lab exec --name $name -- curl -s http://$vip/"
+echo "  make drift LAB_NAME=$name      # the cluster against the inventory (read-only)"
 echo "Stop it with: make lab-down LAB_NAME=$name"
