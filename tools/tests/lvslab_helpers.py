@@ -48,6 +48,14 @@ SMALL_TOPOLOGY = {
 }
 
 
+def unique_lab_name(stem):
+    """A lab name of this test run alone: two checkouts running `make unit` at once on one machine (parallel work)
+    must not meet on one lab (lab names are at most 20 characters)."""
+    name = "%s-%d" % (stem, os.getpid() % 100000)
+    assert len(name) <= 20, name
+    return name
+
+
 def write_topology(path, document):
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path

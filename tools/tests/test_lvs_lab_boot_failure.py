@@ -8,9 +8,10 @@ register buffer: the shim hands UML's calls to the kernel shortened to 832 bytes
 import pytest
 
 from lvs_lab import diagnose
-from lvslab_helpers import SMALL_TOPOLOGY, lab_env, leftovers, require_free, run_lab, write_topology
+from lvslab_helpers import (SMALL_TOPOLOGY, lab_env, leftovers, require_free, run_lab, unique_lab_name,
+                            write_topology)
 
-NAME = "pytest-bootfail"
+NAME = unique_lab_name("pt-bootfail")
 
 XSTATE_PANIC = """\
 Linux version 6.1.176 (debian-kernel@lists.debian.org)

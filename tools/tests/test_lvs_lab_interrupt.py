@@ -13,11 +13,11 @@ import pytest
 
 from lvs_lab import guests
 from lvslab_helpers import (LVS_LAB, REPO_DIR, SMALL_TOPOLOGY, lab_env, leftovers, require_free, run_lab,
-                            write_topology)
+                            unique_lab_name, write_topology)
 
 pytestmark = pytest.mark.lab
 
-NAME = "pytest-intr"
+NAME = unique_lab_name("pt-intr")
 # A hang guard, not a speed target: an interrupted up must not wait for its guests to finish booting (up to
 # --timeout, 300 s) or for a slow SSH login; stopping two guests and deleting the namespace takes seconds.
 PROMPT_EXIT_SECONDS = 60

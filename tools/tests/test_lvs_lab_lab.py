@@ -1,6 +1,6 @@
 """A real two-guest lab: up, the read-only verbs, a second 'up' of the same name, down.
 
-One lab (``pytest-cycle``) is shared by the tests of this module and removed by the last one, which checks
+One lab (``pt-cycle-<pid>``) is shared by the tests of this module and removed by the last one, which checks
 that nothing is left. Its guests run with the xstate shim exchanging only 832 bytes of UML's register buffer
 (LVS_LAB_XSTATE_SHIM_EMULATE), as on a host whose XSAVE area UML's buffer cannot hold: every test here then
 also proves that guests boot and work through the shim's adaptation; the fixture's finalizer removes it as well if a test failed on the way. Needs root,
@@ -18,11 +18,11 @@ import pytest
 
 from lvs_lab import guests, paths
 from lvslab_helpers import (REPO_DIR, SMALL_TOPOLOGY, lab_env, lab_processes, leftovers, require_free, run_lab,
-                            write_topology)
+                            unique_lab_name, write_topology)
 
 pytestmark = pytest.mark.lab
 
-NAME = "pytest-cycle"
+NAME = unique_lab_name("pt-cycle")
 UP_TIMEOUT = 600  # seconds for 'up' as a whole (the tool waits up to 300 s for SSH)
 EMULATED_UML_BUFFER = 832
 

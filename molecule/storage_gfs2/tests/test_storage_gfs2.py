@@ -113,7 +113,7 @@ def test_the_chap_password_is_kept_in_a_private_node_record_and_never_on_a_comma
         for record in records:
             assert host(node).file(record).mode == 0o600, (node, record)
             assert line in host(node).file(record).content_string.splitlines(), (node, record)
-    tasks = open(os.path.join(os.path.dirname(SCENARIO), "..", "roles", "gfs2", "tasks", "iscsi.yml")).read()
+    tasks = open(os.path.join(os.path.dirname(SCENARIO), "..", "roles", "iscsi_initiator", "tasks", "login.yml")).read()
     assert "node.session.auth.password, value" not in tasks
 
 
