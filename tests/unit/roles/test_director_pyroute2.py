@@ -39,7 +39,7 @@ def render_default(name, **variables):
     values = dict(defaults, **variables)
     text = defaults[name]
     # Render until no expression is left (defaults refer to other defaults).
-    for _ in range(5):
+    for _round in range(5):
         if "{{" not in str(text):
             break
         text = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text).render(values)
