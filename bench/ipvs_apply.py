@@ -48,6 +48,9 @@ from lvs_lab import lab  # noqa: E402
 VENV = ROOT / ".venv"
 TOPOLOGY = ROOT / "tools/lvs_lab/topologies/single-director.yml"
 GUEST_DIR = "/root/ipvs-bench"
+# The director role's virtual environment (lvs_director_python_venv) and its python (lvs_director_ipvs_python).
+GUEST_VENV = "/opt/lvs-cluster/venv"
+GUEST_PYTHON = GUEST_VENV + "/bin/python3"
 HOST = "director1"
 MIB = 1024.0
 
@@ -145,9 +148,11 @@ def prepare_guest(name, workdir, count, dests, compare=None):
     (stage / "meta.json").write_text(json.dumps({"services": count, "destinations": dests, "schedulers": ["wlc"]}))
     archive = subprocess.run(["tar", "czf", "-", "-C", str(stage), "."], check=True, stdout=subprocess.PIPE).stdout
     guest(name, "rm -rf %s && mkdir -p %s && tar xzf - -C %s" % (GUEST_DIR, GUEST_DIR, GUEST_DIR), stdin=archive)
+    # pyroute2 as the director role installs it: into its virtual environment, never the system Python's packages.
     wheel = next((VENV / "wheels").glob("pyroute2-*.whl"))
-    guest(name, "cat > /root/%s && pip install --quiet --no-index --break-system-packages /root/%s"
-          % (wheel.name, wheel.name), stdin=wheel.read_bytes())
+    guest(name, "cat > /root/{wheel} && {{ [ -x {venv}/bin/pip ] || python3 -m venv {venv}; }}"
+                " && {venv}/bin/pip install --quiet --disable-pip-version-check --no-index --no-deps /root/{wheel}"
+          .format(wheel=wheel.name, venv=GUEST_VENV), stdin=wheel.read_bytes())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -158,6 +163,8 @@ PLAYBOOK = """\
   hosts: HOST
   gather_facts: false
   become: true
+  vars:
+    ansible_python_interpreter: PYTHON
   tasks:
     - name: Start from an empty table
       ansible.builtin.command: ipvsadm -C
@@ -198,7 +205,7 @@ def ansible_rounds(name, workdir, count, dests, rounds):
     tree = workdir / "collections/ansible_collections/lvs"
     tree.mkdir(parents=True)
     os.symlink(ROOT, tree / "cluster")
-    (workdir / "bench.yml").write_text(PLAYBOOK.replace("HOST", HOST))
+    (workdir / "bench.yml").write_text(PLAYBOOK.replace("HOST", HOST).replace("PYTHON", GUEST_PYTHON))
     (workdir / "vars.json").write_text(json.dumps({"bench_full": services(count, dests),
                                                    "bench_weights": services(count, dests, True)}))
     inventory = lab_command("inventory", "--name", name).decode().strip()
@@ -319,7 +326,8 @@ def main():
         print("guest: " + " | ".join(kernel.decode().split("\n")[:4]))
         print("table: %d TCP services x %d real servers = %d objects; %d rounds" % (
             count, dests, count * (1 + dests), options.rounds), flush=True)
-        out = guest(options.name, "python3 %s/ipvs_apply_guest.py rounds %s %d" % (GUEST_DIR, GUEST_DIR, options.rounds))
+        out = guest(options.name, "%s %s/ipvs_apply_guest.py rounds %s %d"
+                    % (GUEST_PYTHON, GUEST_DIR, GUEST_DIR, options.rounds))
         rounds = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
         for line in rounds:
             assert line["restore_lines"] == line["keepalived_lines"] == line["expected_lines"], line

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The guest side of bench/ipvs_apply.py: runs inside one lab guest, as root, with python3 and pyroute2.
+"""The guest side of bench/ipvs_apply.py: runs inside one lab guest, as root, with the venv python of the
+director role (/opt/lvs-cluster/venv), which has pyroute2.
 
     ipvs_apply_guest.py rounds DIR N   run N rounds of every measurement; one JSON line per round
     ipvs_apply_guest.py module DIR LIB ARGS.json OUT.json

@@ -30,12 +30,12 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import IPV
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
-    PYROUTE2_INSTALL_HINT,
     PYROUTE2_REQUIREMENT,
     BatchReport,
     IPVSError,
     IPVSNetlink,
     IPVSNotLoaded,
+    pyroute2_missing_message,
 )
 
 IPVS_MODULE = "ip_vs"
@@ -47,7 +47,7 @@ def require_pyroute2(module):
     """fail_json with install hints when pyroute2 is missing or too old."""
     if not HAS_PYROUTE2:
         module.fail_json(
-            msg="%s. %s" % (missing_required_lib(PYROUTE2_REQUIREMENT).rstrip("."), PYROUTE2_INSTALL_HINT),
+            msg=pyroute2_missing_message(missing_required_lib(PYROUTE2_REQUIREMENT)),
             exception=PYROUTE2_IMPORT_ERROR,
         )
 

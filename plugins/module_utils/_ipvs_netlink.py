@@ -32,6 +32,23 @@ PYROUTE2_INSTALL_HINT = (
     "Install it on the managed host, for example with 'pip install \"pyroute2>=0.9.1\"' "
     "(Debian 12 and 13 ship 0.7.x as python3-pyroute2, which has no IPVS support)."
 )
+PYROUTE2_ROLE_HINT = (
+    "The lvs.cluster.director role installs pyroute2 into a virtual environment (lvs_director_python_venv, "
+    "default /opt/lvs-cluster/venv) and runs these modules with the interpreter in lvs_director_ipvs_python: set "
+    "the task's ansible_python_interpreter to that variable's value (for example "
+    "/opt/lvs-cluster/venv/bin/python3), and run the role (or its pyroute2 tasks, tasks_from: pyroute2) first."
+)
+
+
+def pyroute2_missing_message(missing_lib_message, interpreter=None):
+    """The failure message when pyroute2 is missing or too old: Ansible's missing_required_lib() text, the
+    interpreter this module ran with, where the director role puts pyroute2, and how to install it."""
+    return "%s. This module ran with the Python interpreter %s. %s %s" % (
+        missing_lib_message.rstrip("."),
+        interpreter or sys.executable,
+        PYROUTE2_ROLE_HINT,
+        PYROUTE2_INSTALL_HINT,
+    )
 
 
 def _lazy_pyroute2_package():

@@ -399,11 +399,11 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
-    PYROUTE2_INSTALL_HINT,
     PYROUTE2_REQUIREMENT,
     IPVSError,
     IPVSNetlink,
     IPVSNotLoaded,
+    pyroute2_missing_message,
 )
 
 GATHER_CHOICES = ["all", "services", "destinations", "stats", "timeouts", "daemons"]
@@ -462,7 +462,7 @@ def main():
     )
     if not HAS_PYROUTE2:
         module.fail_json(
-            msg="%s. %s" % (missing_required_lib(PYROUTE2_REQUIREMENT).rstrip("."), PYROUTE2_INSTALL_HINT),
+            msg=pyroute2_missing_message(missing_required_lib(PYROUTE2_REQUIREMENT)),
             exception=PYROUTE2_IMPORT_ERROR,
         )
 

@@ -16,6 +16,8 @@ import functools
 import logging
 import socket
 
+import sys
+
 import pytest
 
 from ansible.module_utils import basic
@@ -385,6 +387,10 @@ def test_missing_pyroute2(monkeypatch, kernel):
     result = run({}, AnsibleFailJson)
     assert "pyroute2>=0.9.1" in result["msg"]
     assert "pip install" in result["msg"]
+    # The interpreter the module ran with, and the director role's variables that name the right one.
+    assert "This module ran with the Python interpreter %s." % sys.executable in result["msg"]
+    assert "lvs_director_ipvs_python" in result["msg"]
+    assert "lvs_director_python_venv" in result["msg"]
     assert result["exception"] == "ImportError: No module named 'pyroute2'"
     assert kernel.sockets == 0
 
