@@ -181,13 +181,22 @@ def _reap(pid):
 
 def kill(pid, expected_umid, timeout=10.0):
     """A crash: SIGKILL to the guest's main process, then to the helpers of its group that it leaves orphaned.
-    Returns the seconds until all of them were gone."""
+    The group is read again until none of its processes is left (a helper missed by one reading, or started while
+    the guest died, is killed by the next). Returns the seconds until all of them were gone."""
     started = time.monotonic()
-    members = guest_processes(pid, expected_umid)
-    for member in [pid] + [m for m in members if m != pid]:
-        try:
-            os.kill(member, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _wait_gone(pid, members, timeout)
-    return time.monotonic() - started
+    deadline = started + timeout
+    while True:
+        _reap(pid)
+        # Only processes that still carry the guest's umid: a PID reaped and reused meanwhile is never signalled.
+        alive = [m for m in guest_processes(pid, expected_umid) if not is_zombie_or_gone(m)]
+        if not alive:
+            _reap(pid)
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise LabError(f"processes {alive} of group {pid} are still running after SIGKILL")
+        for member in alive:
+            try:
+                os.kill(member, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
