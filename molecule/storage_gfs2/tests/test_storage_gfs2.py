@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -20,6 +19,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
+import sharedfs  # noqa: E402  pylint: disable=wrong-import-position
 import leakscan  # noqa: E402  pylint: disable=wrong-import-position
 from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -35,7 +35,6 @@ NODES = {"rs1": "198.18.1.21", "rs2": "198.18.1.22", "rs3": "198.18.1.23"}
 TARGET = "iqn.2025-01.cluster.lvs:shared"
 DEVICE = "/dev/disk/by-path/ip-198.18.1.31:3260-iscsi-%s-lun-0" % TARGET
 LOCK_TABLE = "lvs:shared"
-APPENDS = 100
 
 
 def chap_password():
@@ -44,10 +43,6 @@ def chap_password():
     text = subprocess.run(["ansible-vault", "view", os.path.join(SCENARIO, "group_vars", "all", "vault.yml")],
                           stdout=subprocess.PIPE, check=True, universal_newlines=True, timeout=120).stdout
     return yaml.safe_load(text)["vault_lab_chap_password"]
-
-
-def client(*command):
-    return labtest.client(LAB, *command)
 
 
 def playbook(*args):
@@ -131,37 +126,15 @@ def test_target_has_one_chap_acl_per_real_server():
 
 
 def test_concurrent_flocked_appends_from_every_node_are_exact():
-    name = "append-%s.txt" % uuid.uuid4().hex
-    script = ("for i in $(seq %d); do flock %s/%s.lock sh -c 'echo \"$(hostname) $0\" >> %s/%s' $i; done"
-              % (APPENDS, SHARE, name, SHARE, name))
-    with concurrent.futures.ThreadPoolExecutor(len(NODES)) as pool:
-        for future in [pool.submit(host(n).check_output, script) for n in NODES]:
-            future.result()
-    lines = host("rs2").file("%s/%s" % (SHARE, name)).content_string.splitlines()
-    assert len(lines) == APPENDS * len(NODES), "expected %d lines, got %d" % (APPENDS * len(NODES), len(lines))
-    for node in NODES:
-        mine = [line for line in lines if line.split()[0] == node]
-        assert sorted(int(line.split()[1]) for line in mine) == list(range(1, APPENDS + 1)), node
+    sharedfs.concurrent_flocked_appends_are_exact(list(NODES), SHARE)
 
 
 def test_file_written_on_one_node_has_the_same_checksum_on_the_others_and_is_served():
-    name = "blob-%s.bin" % uuid.uuid4().hex
-    path = "%s/%s" % (SHARE, name)
-    digest = host("rs1").check_output(
-        "head -c 5000000 /dev/urandom > %s && chmod 0644 %s && sync && sha256sum %s" % (path, path, path)).split()[0]
-    for node in ("rs2", "rs3"):
-        assert host(node).check_output("sha256sum %s" % path).split()[0] == digest, node
-    for node, address in NODES.items():
-        served = client("sh", "-c", "curl -s -f -m 30 http://%s/shared/%s | sha256sum" % (address, name)).split()[0]
-        assert served == digest, node
+    sharedfs.file_is_the_same_everywhere_and_served(LAB, NODES, SHARE)
 
 
 def test_second_converge_kept_the_filesystem_and_its_data():
-    """converge.yml wrote the marker (the filesystem's UUID) after the first converge; the idempotence run and
-    check mode came since. The marker must still be there, on the same filesystem."""
-    fs_uuid = host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE)
-    for node in NODES:
-        assert host(node).file("%s/converge-marker" % SHARE).content_string == fs_uuid + "\n", node
+    sharedfs.marker_names_the_filesystem(NODES, SHARE, DEVICE)
 
 
 def journals():

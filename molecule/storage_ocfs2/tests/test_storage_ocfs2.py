@@ -11,13 +11,13 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
+import sharedfs  # noqa: E402  pylint: disable=wrong-import-position
 from labtest import host  # noqa: E402  pylint: disable=wrong-import-position
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -33,14 +33,9 @@ TARGET = "iqn.2025-01.cluster.lvs:shared"
 DEVICE = "/dev/disk/by-path/ip-198.18.1.31:3260-iscsi-%s-lun-0" % TARGET
 LABEL = "lvs-shared"
 CLUSTER = "lvs"
-APPENDS = 100
 # O2CB declares a silent node dead after (31 - 1) * 2 s of disk heartbeat (Debian's threshold, the role's
 # default); then the survivors recover its slot's journal and write again.
 DEAD_NODE_BUDGET = 150
-
-
-def client(*command):
-    return labtest.client(LAB, *command)
 
 
 def playbook(*args):
@@ -104,37 +99,15 @@ def test_the_chap_password_is_kept_in_a_private_node_record_and_never_on_a_comma
 
 
 def test_concurrent_flocked_appends_from_every_node_are_exact():
-    name = "append-%s.txt" % uuid.uuid4().hex
-    script = ("for i in $(seq %d); do flock %s/%s.lock sh -c 'echo \"$(hostname) $0\" >> %s/%s' $i; done"
-              % (APPENDS, SHARE, name, SHARE, name))
-    with concurrent.futures.ThreadPoolExecutor(len(NODES)) as pool:
-        for future in [pool.submit(host(n).check_output, script) for n in NODES]:
-            future.result()
-    lines = host("rs2").file("%s/%s" % (SHARE, name)).content_string.splitlines()
-    assert len(lines) == APPENDS * len(NODES), "expected %d lines, got %d" % (APPENDS * len(NODES), len(lines))
-    for node in NODES:
-        mine = [line for line in lines if line.split()[0] == node]
-        assert sorted(int(line.split()[1]) for line in mine) == list(range(1, APPENDS + 1)), node
+    sharedfs.concurrent_flocked_appends_are_exact(list(NODES), SHARE)
 
 
 def test_file_written_on_one_node_has_the_same_checksum_on_the_others_and_is_served():
-    name = "blob-%s.bin" % uuid.uuid4().hex
-    path = "%s/%s" % (SHARE, name)
-    digest = host("rs1").check_output(
-        "head -c 5000000 /dev/urandom > %s && chmod 0644 %s && sync && sha256sum %s" % (path, path, path)).split()[0]
-    for node in ("rs2", "rs3"):
-        assert host(node).check_output("sha256sum %s" % path).split()[0] == digest, node
-    for node, address in NODES.items():
-        served = client("sh", "-c", "curl -s -f -m 30 http://%s/shared/%s | sha256sum" % (address, name)).split()[0]
-        assert served == digest, node
+    sharedfs.file_is_the_same_everywhere_and_served(LAB, NODES, SHARE)
 
 
 def test_second_converge_kept_the_filesystem_and_its_data():
-    """converge.yml wrote the marker (the filesystem's UUID) after the first converge; the idempotence run and
-    check mode came since. The marker must still be there, on the same filesystem."""
-    fs_uuid = host("rs1").check_output("blkid -p -o value -s UUID %s" % DEVICE)
-    for node in NODES:
-        assert host(node).file("%s/converge-marker" % SHARE).content_string == fs_uuid + "\n", node
+    sharedfs.marker_names_the_filesystem(NODES, SHARE, DEVICE)
 
 
 def test_more_spares_than_the_volume_has_are_said_and_too_few_slots_refused_without_change():
