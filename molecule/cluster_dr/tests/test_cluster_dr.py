@@ -136,11 +136,15 @@ def test_the_sync_daemon_follows_the_vrrp_state():
         assert "%s sync daemon (mcast=eth1, syncid=0" % role in daemons, (name, daemons)
 
 
-def test_pyroute2_is_the_controllers_wheel(host):
+def test_pyroute2_is_the_controllers_wheel_in_the_roles_venv(host):
+    """The lab's directors take pyroute2 from the controller's wheel, into the role's virtual environment (the
+    default lvs_director_python_venv), never into the system python."""
     wheels = os.listdir(os.path.join(labtest.PROJECT, ".venv", "wheels"))
     versions = [w.split("-")[1] for w in wheels if w.startswith("pyroute2-")]
-    installed = host.check_output("python3 -c \"import importlib.metadata as m; print(m.version('pyroute2'))\"")
+    installed = host.check_output(
+        "/opt/lvs-cluster/venv/bin/python3 -c \"import importlib.metadata as m; print(m.version('pyroute2'))\"")
     assert installed in versions
+    assert host.run("/usr/bin/python3 -c 'import pyroute2'").rc != 0
 
 
 def test_the_sysctls_are_set_with_their_reasons_in_the_file(host):
