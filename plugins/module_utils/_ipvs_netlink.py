@@ -674,7 +674,7 @@ class IPVSNetlink(object):
     def __init__(self, socket_factory=None, raw_factory=None):
         self._socket_factory = socket_factory
         self._sock = None
-        # The bulk path (dump_table, apply) does raw I/O on a duplicate of the pyroute2 socket's descriptor.
+        # The bulk path (dump_table, apply) does raw I/O on a duplicate of the socket's descriptor.
         self._raw_factory = raw_factory or _duplicate_socket
         self._channel = None
 
@@ -853,7 +853,8 @@ class IPVSNetlink(object):
 # a User-Mode Linux guest); struct.pack does the same work in a few microseconds. The encoders below produce the
 # exact bytes pyroute2 produces for ``request_message`` (tests/unit proves it over families, firewall marks,
 # flags and tunnel options), and the decoder returns what ``nla_to_dict`` returns for service and destination
-# messages. pyroute2 still opens the socket and resolves the family id; requests go out many per sendto, with
+# messages. The family id comes from one CTRL_CMD_GETFAMILY request on a plain socket (``_GenericSocket``), so the
+# bulk path never imports pyroute2's sockets; requests go out many per sendto, with
 # NLM_F_ACK only on the last of each batch: the kernel answers a failing request with an error message carrying
 # its sequence number whether or not it asked for an ack, so one ack per batch says the batch is done.
 
@@ -1127,7 +1128,7 @@ def decode_message_attrs(data, offset, end, stats=True):
 
 
 def _duplicate_socket(sock):
-    """A plain socket object on a duplicate of the pyroute2 socket's descriptor (closed independently)."""
+    """A plain socket object on a duplicate of the bound socket's descriptor (closed independently)."""
     return socket.socket(fileno=os.dup(sock.fileno()))
 
 
