@@ -95,7 +95,23 @@ def module_run(directory, lib, args_path, out_path):
     print(json.dumps({"import_s": imported - started, "main_s": main_s, "phases": phases,
                       "work_s": phases["dump"] + phases["diff"] + phases["write"],
                       "vmhwm_kib": hwm, "changed": result.get("changed"), "failed": result.get("failed", False),
-                      "msg": result.get("msg"), "summary": result.get("summary")}))
+                      "msg": result.get("msg"), "summary": result.get("summary"),
+                      "lines": len(result.get("changes") or []), "imported": imported_modules()}))
+
+
+def imported_modules():
+    """How many modules the run imported, by origin: Ansible's module_utils, the collection, pyroute2, the rest."""
+    counts = {"ansible": 0, "collection": 0, "pyroute2": 0, "other": 0}
+    for name in list(sys.modules):
+        if name.startswith("ansible_collections"):
+            counts["collection"] += 1
+        elif name.startswith("ansible"):
+            counts["ansible"] += 1
+        elif name.startswith("pyroute2"):
+            counts["pyroute2"] += 1
+        else:
+            counts["other"] += 1
+    return counts
 
 
 def run(command, **kwargs):

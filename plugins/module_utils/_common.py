@@ -41,6 +41,10 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import (
 IPVS_MODULE = "ip_vs"
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 NOT_SCHEDULERS = ("ftp",)  # ip_vs_ftp is an application helper
+# How many lines of ``changes`` a result carries unless diff mode or verbosity >= 2 asks for all of them. The
+# counts (``summary``) are always exact; ``changes_omitted`` says how many lines were left out. An 11,000-line
+# list costs more to serialise, send back and render on the controller than the netlink work itself.
+CHANGES_SHOWN = 50
 
 
 def require_pyroute2(module):
@@ -220,8 +224,12 @@ class IPVSReconciler(IPVSSession):
 
     def _result(self, plan, want_diff):
         result = {"changed": plan.changed, "loaded_modules": self.loaded_modules}
-        # One line per change: cheap to return for 11,000 changes (AnsibleModule copies and walks every value).
-        result["changes"] = [change.describe() for change in plan.changes]
+        # One line per change, the first CHANGES_SHOWN of them unless a diff or -vv asks for every line.
+        shown = plan.changes
+        if not (want_diff or self.module._verbosity >= 2):
+            shown = shown[:CHANGES_SHOWN]
+        result["changes"] = [change.describe() for change in shown]
+        result["changes_omitted"] = len(plan.changes) - len(shown)
         result["summary"] = plan.summary()
         if want_diff:
             result["diff"] = plan.diff()

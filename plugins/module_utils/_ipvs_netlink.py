@@ -91,14 +91,13 @@ try:
     _lazy_pyroute2_package()
     from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla, nlmsg_base
     from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.generic import AsyncGenericNetlinkSocket, GenericNetlinkSocket
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
     PYROUTE2_VERSION = None
     NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
     # Stand-ins so that the class definitions below still load; nothing here is usable without pyroute2.
-    genlmsg = nla = nlmsg_base = AsyncGenericNetlinkSocket = GenericNetlinkSocket = object
+    genlmsg = nla = nlmsg_base = object
 
     class NetlinkError(Exception):  # type: ignore[no-redef]
         """Stand-in for pyroute2's NetlinkError when pyroute2 is missing."""
@@ -553,15 +552,115 @@ def _strerror(exc, code):
 # ---------------------------------------------------------------------------------------------------------------
 # Client
 
-class _AsyncIPVSSocket(AsyncGenericNetlinkSocket):
-    """pyroute2's generic netlink socket. Its discovery() may log an error through the root logger when the
-    family is missing (depending on the pyroute2 version); keep that at debug level: IPVSNotLoaded reports it."""
-
-    module_err_level = "debug"
+_PYROUTE2_SOCKET_CLASS = []
 
 
-class _IPVSSocket(GenericNetlinkSocket):
-    async_class = _AsyncIPVSSocket
+def _pyroute2_socket():
+    """A new pyroute2 generic netlink socket (not bound yet).
+
+    ``pyroute2.netlink.generic`` is imported here, on first use, not with this file: it imports asyncio and ssl
+    (about 0.3 s of every module run in a User-Mode Linux guest), and the bulk path (``dump_table``, ``apply``)
+    never needs it. Its discovery() may log an error through the root logger when the family is missing
+    (depending on the pyroute2 version); that is kept at debug level: IPVSNotLoaded reports it.
+    """
+    if not _PYROUTE2_SOCKET_CLASS:
+        from pyroute2.netlink.generic import AsyncGenericNetlinkSocket, GenericNetlinkSocket
+
+        class _AsyncIPVSSocket(AsyncGenericNetlinkSocket):
+            module_err_level = "debug"
+
+        class _IPVSSocket(GenericNetlinkSocket):
+            async_class = _AsyncIPVSSocket
+
+        _PYROUTE2_SOCKET_CLASS.append(_IPVSSocket)
+    return _PYROUTE2_SOCKET_CLASS[0]()
+
+
+# Generic netlink's controller (include/uapi/linux/genetlink.h) and the netlink error message.
+NETLINK_GENERIC = 16
+GENL_ID_CTRL = 0x10
+CTRL_CMD_GETFAMILY = 3
+CTRL_ATTR_FAMILY_ID = 1
+CTRL_ATTR_FAMILY_NAME = 2
+NLMSG_ERROR = 2
+
+
+def encode_getfamily(name, seq):
+    """The CTRL_CMD_GETFAMILY request for family ``name`` (no ack asked: the reply or an error answers it)."""
+    payload = name.encode("ascii") + b"\0"
+    attr = struct.pack("=HH", 4 + len(payload), CTRL_ATTR_FAMILY_NAME) + payload + b"\0" * (-len(payload) % 4)
+    return struct.pack("=IHHIIBBH", 20 + len(attr), GENL_ID_CTRL, NLM_F_REQUEST, seq, 0,
+                       CTRL_CMD_GETFAMILY, 1, 0) + attr
+
+
+def decode_family_id(data):
+    """The family id in the controller's reply ``data``; OSError with the kernel's errno for an error reply
+    (ENOENT: no such family)."""
+    if len(data) < 16:
+        raise OSError(errno.EIO, "short reply from the generic netlink controller")
+    length, msg_type = struct.unpack_from("=IH", data)
+    if msg_type == NLMSG_ERROR:
+        code = -struct.unpack_from("=i", data, 16)[0]
+        raise OSError(code, os.strerror(code))
+    offset, end = 20, min(length, len(data))
+    while offset + 4 <= end:
+        attr_len, attr_type = struct.unpack_from("=HH", data, offset)
+        if attr_len < 4:
+            break
+        if attr_type & 0x3FFF == CTRL_ATTR_FAMILY_ID:
+            return struct.unpack_from("=H", data, offset + 4)[0]
+        offset += (attr_len + 3) & ~3
+    raise OSError(errno.EIO, "the generic netlink controller's reply has no family id")
+
+
+class _GenericSocket(object):
+    """A generic netlink socket for the bulk path, without pyroute2's socket (and the asyncio it imports).
+
+    ``bind(name, msg_class)`` resolves the family id (``prid``) with one CTRL_CMD_GETFAMILY request; the bulk
+    path then does its own I/O on a duplicate of ``fileno()``. ``nlm_request`` (the other requests: sync
+    daemons, timeouts, info) goes through a pyroute2 socket bound to the same family, made on first use.
+    """
+
+    WAIT_SECONDS = 30.0
+
+    def __init__(self):
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self._pyroute2 = None
+        self._family = None
+        self.prid = None
+
+    def fileno(self):
+        return self._sock.fileno()
+
+    def bind(self, name, msg_class):
+        self._sock.bind((0, 0))
+        self._sock.settimeout(self.WAIT_SECONDS)
+        self._sock.send(encode_getfamily(name, 1))
+        while True:
+            data = self._sock.recv(65536)
+            if struct.unpack_from("=I", data, 8)[0] == 1:  # the reply to this request (seq 1)
+                break
+        self.prid = decode_family_id(data)
+        self._family = (name, msg_class)
+
+    def nlm_request(self, msg, msg_type, msg_flags):
+        if self._pyroute2 is None:
+            sock = _pyroute2_socket()
+            try:
+                sock.bind(*self._family)
+            except BaseException:
+                sock.close()
+                raise
+            self._pyroute2 = sock
+        return self._pyroute2.nlm_request(msg, msg_type=self._pyroute2.prid, msg_flags=msg_flags)
+
+    def close(self):
+        try:
+            if self._pyroute2 is not None:
+                self._pyroute2.close()
+        finally:
+            self._pyroute2 = None
+            self._sock.close()
 
 
 class IPVSNetlink(object):
@@ -575,7 +674,7 @@ class IPVSNetlink(object):
     def __init__(self, socket_factory=None, raw_factory=None):
         self._socket_factory = socket_factory
         self._sock = None
-        # The bulk path (dump_table, apply) does raw I/O on a duplicate of the pyroute2 socket's descriptor.
+        # The bulk path (dump_table, apply) does raw I/O on a duplicate of the socket's descriptor.
         self._raw_factory = raw_factory or _duplicate_socket
         self._channel = None
 
@@ -585,7 +684,7 @@ class IPVSNetlink(object):
             return self
         if not HAS_PYROUTE2:
             raise IPVSLibraryMissing(PYROUTE2_IMPORT_ERROR or "pyroute2 is missing")
-        factory = self._socket_factory or _IPVSSocket
+        factory = self._socket_factory or _GenericSocket
         try:
             sock = factory()
         except (OSError, NetlinkError) as exc:
@@ -754,7 +853,8 @@ class IPVSNetlink(object):
 # a User-Mode Linux guest); struct.pack does the same work in a few microseconds. The encoders below produce the
 # exact bytes pyroute2 produces for ``request_message`` (tests/unit proves it over families, firewall marks,
 # flags and tunnel options), and the decoder returns what ``nla_to_dict`` returns for service and destination
-# messages. pyroute2 still opens the socket and resolves the family id; requests go out many per sendto, with
+# messages. The family id comes from one CTRL_CMD_GETFAMILY request on a plain socket (``_GenericSocket``), so the
+# bulk path never imports pyroute2's sockets; requests go out many per sendto, with
 # NLM_F_ACK only on the last of each batch: the kernel answers a failing request with an error message carrying
 # its sequence number whether or not it asked for an ack, so one ack per batch says the batch is done.
 
@@ -1028,7 +1128,7 @@ def decode_message_attrs(data, offset, end, stats=True):
 
 
 def _duplicate_socket(sock):
-    """A plain socket object on a duplicate of the pyroute2 socket's descriptor (closed independently)."""
+    """A plain socket object on a duplicate of the bound socket's descriptor (closed independently)."""
     return socket.socket(fileno=os.dup(sock.fileno()))
 
 

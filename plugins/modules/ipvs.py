@@ -202,6 +202,9 @@ RETURN = r"""
 changes:
   description:
     - What the run changed (in check mode, would change), one line per request, in the order they were sent.
+    - Only the first 50 lines, unless diff mode (C(--diff), O(ignore:diff=true)) or a verbosity of C(-vv) or more
+      asks for every line; RV(changes_omitted) says how many were left out, and RV(summary) always counts all of
+      them. A large table's full list would cost more to send back and show than applying it.
     - Each line is C(ACTION service KEY) or C(ACTION destination KEY of SERVICE-KEY), ACTION being V(create),
       V(modify) or V(remove); a modification ends with the options that differ, in parentheses. Keys are those
       of M(lvs.cluster.ipvs_info).
@@ -213,6 +216,11 @@ changes:
     - create destination 198.51.100.21:80 of tcp/198.51.100.100:80
     - modify destination 198.51.100.22:443 of tcp/198.51.100.100:443 (weight)
     - remove service udp/198.51.100.100:53
+changes_omitted:
+  description: How many lines RV(changes) left out (see there); V(0) when it lists every change.
+  returned: success
+  type: int
+  sample: 10950
 summary:
   description: How many services and destinations the run created, modified and removed (or applied, on failure).
   returned: always, except on input errors

@@ -294,6 +294,9 @@ service:
 changes:
   description:
     - What the run changed (in check mode, would change), one line per request, in the order they were sent.
+    - Only the first 50 lines, unless diff mode (C(--diff), O(ignore:diff=true)) or a verbosity of C(-vv) or more
+      asks for every line; RV(changes_omitted) says how many were left out, and RV(summary) always counts all of
+      them. A large table's full list would cost more to send back and show than applying it.
     - Each line is C(ACTION service KEY) or C(ACTION destination KEY of SERVICE-KEY), ACTION being V(create),
       V(modify) or V(remove); a modification ends with the options that differ, in parentheses. Keys are those
       of M(lvs.cluster.ipvs_info).
@@ -303,6 +306,11 @@ changes:
   sample:
     - modify service tcp/198.51.100.100:80 (scheduler)
     - create destination 198.51.100.22:80 of tcp/198.51.100.100:80
+changes_omitted:
+  description: How many lines RV(changes) left out (see there); V(0) when it lists every change.
+  returned: success
+  type: int
+  sample: 10950
 summary:
   description: How many services and destinations the run created, modified and removed.
   returned: success, and with the failure of a change

@@ -33,16 +33,34 @@ def test_import_loads_only_the_netlink_parts():
     result = run("""
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
 loaded = sorted(name for name in sys.modules if name.startswith("pyroute2"))
-print(json.dumps({"has": nl.HAS_PYROUTE2, "version": nl.PYROUTE2_VERSION, "loaded": loaded}))
+print(json.dumps({"has": nl.HAS_PYROUTE2, "version": nl.PYROUTE2_VERSION, "loaded": loaded,
+                  "asyncio": "asyncio" in sys.modules, "ssl": "ssl" in sys.modules}))
 """)
     from pyroute2.config.version import __version__
     assert result["has"] is True and result["version"] == __version__
-    assert "pyroute2.netlink.generic" in result["loaded"]
+    assert "pyroute2.netlink" in result["loaded"]
+    # pyroute2's sockets (and the asyncio and ssl they import) only when a request needs them
+    assert "pyroute2.netlink.generic" not in result["loaded"] and "pyroute2.netlink.nlsocket" not in result["loaded"]
+    assert result["asyncio"] is False and result["ssl"] is False
     # what pyroute2/__init__.py would have pulled in
     for heavy in ("pyroute2.ndb.main", "pyroute2.ipdb", "pyroute2.iproute", "pyroute2.conntrack",
                   "pyroute2.netlink.nl80211", "pyroute2.ipvs"):
         assert heavy not in result["loaded"]
     assert len(result["loaded"]) < 40, result["loaded"]
+
+
+def test_the_pyroute2_socket_class_is_imported_on_first_use():
+    result = run("""
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
+import pyroute2.netlink.generic as generic
+class Stub(object):
+    pass
+generic.GenericNetlinkSocket = Stub  # the class is looked up when the first socket is made, not at import
+first = nl._pyroute2_socket()
+print(json.dumps({"stub": isinstance(first, Stub), "cached": type(nl._pyroute2_socket()) is type(first),
+                  "async": first.async_class.module_err_level}))
+""")
+    assert result == {"stub": True, "cached": True, "async": "debug"}
 
 
 def test_pyroute2_stays_whole_for_other_code():

@@ -173,6 +173,41 @@ def test_ten_percent_of_weights_changed_is_ten_percent_of_the_requests(run, kern
     assert all(change.endswith(" (weight)") for change in result["changes"])
 
 
+def test_changes_are_capped_with_the_count_of_those_left_out(run, kernel):
+    """110 changes: the result lists the first 50 and counts the other 60; the summary counts all of them; check
+    mode reports the same."""
+    args = {"services": table(services=10, dests=10)}
+    checked = run(args, check_mode=True)
+    result = run(args)
+    assert checked == result
+    assert len(kernel.services) == 10 and sum(len(entry["dests"]) for entry in kernel.services.values()) == 100
+    assert result["changes"][:12] == ["create service tcp/198.51.100.100:80"] + [
+        "create destination 203.0.113.%d:80 of tcp/198.51.100.100:80" % (10 + index) for index in range(10)] + [
+        "create service tcp/198.51.100.101:80"]
+    assert len(result["changes"]) == 50 and result["changes_omitted"] == 60
+    assert result["summary"]["services_created"] == 10 and result["summary"]["destinations_created"] == 100
+    again = run(args)
+    assert again["changes"] == [] and again["changes_omitted"] == 0
+
+
+@pytest.mark.parametrize("options", [{"diff": True}, {"verbosity": 2}, {"verbosity": 3}])
+def test_diff_mode_or_verbosity_lists_every_change(run, kernel, options):
+    args = {"services": table(services=10, dests=10)}
+    if "verbosity" in options:
+        args["_ansible_verbosity"] = options["verbosity"]
+    result = run(args, diff=options.get("diff", False))
+    assert len(result["changes"]) == 110 and result["changes_omitted"] == 0
+    assert result["changes"][-1] == "create destination 203.0.113.19:80 of tcp/198.51.100.109:80"
+    if options.get("diff"):
+        # the diff stays exact: every service, with every real server
+        assert len(result["diff"]["after"]["services"]) == 10
+
+
+def test_verbosity_one_keeps_the_cap(run, kernel):
+    result = run({"services": table(services=10, dests=10), "_ansible_verbosity": 1})
+    assert len(result["changes"]) == 50 and result["changes_omitted"] == 60
+
+
 def test_state_absent_entries(run, kernel):
     kernel.add_service(addr="198.51.100.100")
     result = run({"services": [{"address": "198.51.100.100", "port": 80, "state": "absent"},
