@@ -17,6 +17,11 @@ DIRECTOR_OUTAGE_SLACK = 0.5
 # beyond the reachability check's detection: the FAULT master's priority-0 advert on the links it still has, the
 # backup's skew time, its gratuitous ARP, the client's next request
 LINK_CUT_SLACK = 1.0
+# nfsd restarted on the one NFS server (its threads gone, the watchdog starts them): the share waits for the
+# clients' reclaim or the end of the NFSv4 grace period (the nfs_server role's 15 s lease), every nginx reading it
+# stalls meanwhile. A storage host's own loss (kill, reboot) has no outage budget: the only NFS server is down
+# while it is (its row shows the outage); convergence and the data are still judged.
+NFSD_RESTART_OUTAGE = 20.0
 
 
 def master_down_interval(advert_interval, backup_priority):
@@ -107,7 +112,8 @@ class EventResult:
     left_table_seconds: float = None
     sole_server_urls: tuple = ()   # URLs served only by the victim: down by design while it is
     check_leave: bool = False      # the victim must leave the IPVS table within the budget
-    outage_budget: float = None    # a director event's own budget (a link cut), else the director budget
+    outage_budget: float = None    # a director event's own budget (a link cut; else the director budget); a
+                                   # storage event's (else none)
     notes: list = dataclasses.field(default_factory=list)
 
 
@@ -134,8 +140,8 @@ def evaluate(result, director_budget):
             seen = "never" if result.left_table_seconds is None else f"{result.left_table_seconds:.1f} s"
             over.append(f"left the IPVS table after {seen} (budget < {REAL_SERVER_LEAVE_SECONDS} s)")
     elif result.kind == "storage":
-        if failed:
-            over.append(f"{failed} failed requests (storage events: none)")
+        if result.outage_budget is not None and outage >= result.outage_budget:
+            over.append(f"outage {outage:.2f} s on {worst_url} >= {result.outage_budget} s")
     else:
         raise ValueError(f"unknown event kind {result.kind!r}")
     if result.converged_seconds is None:

@@ -366,7 +366,8 @@ def run_event(name, lab, cluster, services, snap, cut_budget=None):
     result = bookkeeping.EventResult(name=f"{name}", kind=kind, at=at, load=report, converged_seconds=converged,
                                      data_intact=intact, data_detail=detail, left_table_seconds=left,
                                      sole_server_urls=sole, check_leave=watcher is not None,
-                                     outage_budget=cut_budget if action == "cut front" else None)
+                                     outage_budget={"cut front": cut_budget, "stop-nfsd":
+                                                    bookkeeping.NFSD_RESTART_OUTAGE}.get(action))
     result.notes.extend(notes)
     if converged is None:
         result.notes.append("still not converged: " + "; ".join(last))

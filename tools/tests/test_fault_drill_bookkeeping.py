@@ -116,11 +116,20 @@ def test_a_sole_real_servers_vip_is_not_counted():
     assert row["over"] == [] and row["failed"] == 0
 
 
-def test_storage_event_allows_no_failed_request_and_no_lost_data():
-    row = bookkeeping.evaluate(result("storage", {DR: schedule(T0, T0 + 5, failing=[(T0 + 1, T0 + 1.1)])},
-                                      data_intact=False, data_detail="rs2:x.bin differs"), 1.5)
-    assert row["over"] == ["1 failed requests (storage events: none)",
+def test_storage_event_outage_budget_and_no_lost_data():
+    # nfsd restarted: the share may stall for the NFSv4 grace period, not longer
+    stall = {DR: schedule(T0, T0 + 40, failing=[(T0 + 1, T0 + 14.0)])}
+    assert bookkeeping.evaluate(result("storage", stall, outage_budget=bookkeeping.NFSD_RESTART_OUTAGE), 1.5)[
+        "over"] == []
+    long = {DR: schedule(T0, T0 + 60, failing=[(T0 + 1, T0 + 44.0)])}
+    row = bookkeeping.evaluate(result("storage", long, outage_budget=20.0, data_intact=False,
+                                      data_detail="rs2:x.bin differs"), 1.5)
+    assert row["over"] == [f"outage 43.00 s on {DR} >= 20.0 s",
                            "data written before the event damaged: rs2:x.bin differs"]
+    # the storage host itself down: no outage budget, the data still judged
+    assert bookkeeping.evaluate(result("storage", long), 1.5)["over"] == []
+    assert bookkeeping.evaluate(result("storage", long, data_intact=None), 1.5)["over"] == [
+        "data written before the event not checked"]
 
 
 def test_convergence_budget_and_a_cluster_that_never_came_back():
