@@ -328,8 +328,8 @@ def run_event(name, lab, cluster, services, snap, cut_budget=None):
     last = []
     notes = []
     while time.time() - at < CONVERGE_WAIT:
-        polled = time.time()
         now = cluster.snapshot()
+        polled = time.time()  # when the state was seen (an upper bound: it may have been reached during the poll)
         facts = now[victim]
         if not changed and facts is not None:
             if action in ("kill", "reboot"):
@@ -403,7 +403,8 @@ def track_timing(lab, director):
 
 def went_fault(lab, director, since):
     """Whether the director's keepalived logged a FAULT state (the notify script's journal line) since then."""
-    code, out = lab.ssh(director, f"journalctl -q -o cat -t lvs-keepalived --since @{int(since)} | grep -c ' is now FAULT'")
+    code, out = lab.ssh(director, f"journalctl -q -o cat -t lvs-keepalived --since @{int(since)} "
+                                  "| grep -c ' is now FAULT'")
     return code == 0 and out.strip() not in ("", "0")
 
 
