@@ -14,6 +14,14 @@ TUNED_ADVERT_INTERVAL = 0.3
 TUNED_DIRECTOR_OUTAGE = 1.5
 # beyond VRRP's master-down interval: the new master's gratuitous ARP, the client's next request
 DIRECTOR_OUTAGE_SLACK = 0.5
+# beyond the reachability check's detection: the FAULT master's priority-0 advert on the links it still has, the
+# backup's skew time, its gratuitous ARP, the client's next request
+LINK_CUT_SLACK = 1.0
+# nfsd restarted on the one NFS server (its threads gone, the watchdog starts them): the share waits for the
+# clients' reclaim or the end of the NFSv4 grace period (the nfs_server role's 15 s lease), every nginx reading it
+# stalls meanwhile. A storage host's own loss (kill, reboot) has no outage budget: the only NFS server is down
+# while it is (its row shows the outage); convergence and the data are still judged.
+NFSD_RESTART_OUTAGE = 20.0
 
 
 def master_down_interval(advert_interval, backup_priority):
@@ -28,6 +36,14 @@ def director_outage_budget(advert_interval, backup_priority):
     if advert_interval <= TUNED_ADVERT_INTERVAL:
         return TUNED_DIRECTOR_OUTAGE
     return round(master_down_interval(advert_interval, backup_priority) + DIRECTOR_OUTAGE_SLACK, 2)
+
+
+def link_cut_budget(track_interval, ping_timeout, fall):
+    """A front link cut without carrier loss is seen only by the reachability check (keepalived's vrrp_script):
+    ``fall`` failed pings in a row, each taking ``ping_timeout`` and started ``track_interval`` after the
+    previous one ended, then a failover. Defaults 1 s, 1 s, 2: 2 x 2 + 1 = 5 s, under the 5 s cut only when
+    the director really fails over (without a failover the outage is the whole cut)."""
+    return round(fall * (track_interval + ping_timeout) + LINK_CUT_SLACK, 2)
 
 
 def failure_runs(requests, interval):
@@ -96,6 +112,8 @@ class EventResult:
     left_table_seconds: float = None
     sole_server_urls: tuple = ()   # URLs served only by the victim: down by design while it is
     check_leave: bool = False      # the victim must leave the IPVS table within the budget
+    outage_budget: float = None    # a director event's own budget (a link cut; else the director budget); a
+                                   # storage event's (else none)
     notes: list = dataclasses.field(default_factory=list)
 
 
@@ -111,8 +129,9 @@ def evaluate(result, director_budget):
                       default=0.0)
     over = []
     if result.kind == "director":
-        if outage >= director_budget:
-            over.append(f"outage {outage:.2f} s on {worst_url} >= {director_budget} s")
+        budget = director_budget if result.outage_budget is None else result.outage_budget
+        if outage >= budget:
+            over.append(f"outage {outage:.2f} s on {worst_url} >= {budget} s")
     elif result.kind == "real_server":
         if failing_for >= REAL_SERVER_LEAVE_SECONDS:
             over.append(f"requests failed until {failing_for:.1f} s after the event (>= {REAL_SERVER_LEAVE_SECONDS} s)")
@@ -121,8 +140,8 @@ def evaluate(result, director_budget):
             seen = "never" if result.left_table_seconds is None else f"{result.left_table_seconds:.1f} s"
             over.append(f"left the IPVS table after {seen} (budget < {REAL_SERVER_LEAVE_SECONDS} s)")
     elif result.kind == "storage":
-        if failed:
-            over.append(f"{failed} failed requests (storage events: none)")
+        if result.outage_budget is not None and outage >= result.outage_budget:
+            over.append(f"outage {outage:.2f} s on {worst_url} >= {result.outage_budget} s")
     else:
         raise ValueError(f"unknown event kind {result.kind!r}")
     if result.converged_seconds is None:

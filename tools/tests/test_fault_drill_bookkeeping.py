@@ -84,6 +84,20 @@ def test_director_event_within_and_over_budget():
     assert row["outages"] == {DR: pytest.approx(3.4), TUN: 0.0} and row["failed_by_url"] == {DR: 34, TUN: 0}
 
 
+def test_link_cut_budget_from_the_reachability_check():
+    # a ping every 1 s, 1 s to answer, 2 failures: 4 s to see the cut, 1 s to fail over
+    assert bookkeeping.link_cut_budget(1, 1, 2) == pytest.approx(5.0)
+    assert bookkeeping.link_cut_budget(1, 1, 1) == pytest.approx(3.0)
+    # the event's own budget wins over the director budget; a cut that never failed over (the whole 5 s cut and
+    # more without an answer) is over it
+    seen = result("director", {DR: schedule(T0 - 3, T0 + 20, failing=[(T0, T0 + 3.6)])}, outage_budget=5.0)
+    assert bookkeeping.evaluate(seen, 3.95)["over"] == []
+    missed = result("director", {DR: schedule(T0 - 3, T0 + 20, failing=[(T0, T0 + 8.9)])}, outage_budget=5.0)
+    assert bookkeeping.evaluate(missed, 3.95)["over"] == [f"outage 8.90 s on {DR} >= 5.0 s"]
+    assert bookkeeping.evaluate(result("director", seen.load["requests"]), 3.0)["over"] == \
+        [f"outage 3.60 s on {DR} >= 3.0 s"]
+
+
 def test_real_server_event_counts_failures_until_it_left_and_the_table_watch():
     quick = schedule(T0 - 3, T0 + 30, failing=[(T0, T0 + 2.0)])
     row = bookkeeping.evaluate(result("real_server", {DR: quick}, left_table_seconds=1.9, check_leave=True), 1.5)
@@ -102,11 +116,20 @@ def test_a_sole_real_servers_vip_is_not_counted():
     assert row["over"] == [] and row["failed"] == 0
 
 
-def test_storage_event_allows_no_failed_request_and_no_lost_data():
-    row = bookkeeping.evaluate(result("storage", {DR: schedule(T0, T0 + 5, failing=[(T0 + 1, T0 + 1.1)])},
-                                      data_intact=False, data_detail="rs2:x.bin differs"), 1.5)
-    assert row["over"] == ["1 failed requests (storage events: none)",
+def test_storage_event_outage_budget_and_no_lost_data():
+    # nfsd restarted: the share may stall for the NFSv4 grace period, not longer
+    stall = {DR: schedule(T0, T0 + 40, failing=[(T0 + 1, T0 + 14.0)])}
+    assert bookkeeping.evaluate(result("storage", stall, outage_budget=bookkeeping.NFSD_RESTART_OUTAGE), 1.5)[
+        "over"] == []
+    long = {DR: schedule(T0, T0 + 60, failing=[(T0 + 1, T0 + 44.0)])}
+    row = bookkeeping.evaluate(result("storage", long, outage_budget=20.0, data_intact=False,
+                                      data_detail="rs2:x.bin differs"), 1.5)
+    assert row["over"] == [f"outage 43.00 s on {DR} >= 20.0 s",
                            "data written before the event damaged: rs2:x.bin differs"]
+    # the storage host itself down: no outage budget, the data still judged
+    assert bookkeeping.evaluate(result("storage", long), 1.5)["over"] == []
+    assert bookkeeping.evaluate(result("storage", long, data_intact=None), 1.5)["over"] == [
+        "data written before the event not checked"]
 
 
 def test_convergence_budget_and_a_cluster_that_never_came_back():
