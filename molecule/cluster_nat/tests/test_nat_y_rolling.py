@@ -205,7 +205,7 @@ def test_rolling_reboot_of_every_real_server_with_no_failed_request(tmp_path):
     # Both rebooted, one after the other, each drained, restored and seen carrying traffic again.
     assert all(boot_id(name) != boots[name] for name in boots)
     text = flat(output)
-    assert text.index("Rolling rs1 - reboot") < text.index("Rolling rs2 - reboot"), output[-6000:]
+    assert text.index("Rolling - reboot rs1") < text.index("Rolling - reboot rs2"), output[-6000:]
     assert "web-nat tcp/198.51.100.102:8080 -> 198.18.1.21:80: weight 0, 0 active" in text
     assert re.search(r"198\.18\.1\.22:80: [1-9]\d* of \d+ new connections", text), output[-6000:]
     assert table() == {"rs1": 2, "rs2": 1}
