@@ -170,8 +170,8 @@ def model_without(virtual_services, host=None, service=None):
                                                                                     entry.get("name")))
             entry["real_servers"] = kept
     if not found:
-        errors.append("real server: %s is a real server of %s" % (host, ("no virtual service" if not service
-                                                                          else "no service named " + service)))
+        where = "no service named " + service if service else "no virtual service"
+        errors.append("real server: %s is a real server of %s" % (host, where))
     return {"virtual_services": [] if errors else services, "errors": errors}
 
 
