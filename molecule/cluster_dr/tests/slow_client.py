@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A long-lived HTTP download through a VIP: run inside the lab namespace (the client side).
 
-    slow_client.py ADDRESS PATH RELEASE_FILE RESULT_FILE [MAX_SECONDS]
+    slow_client.py ADDRESS PATH RELEASE_FILE RESULT_FILE [MAX_SECONDS [PORT]]
 
 Fetches PATH (HTTP/1.0) over one TCP connection with a small receive buffer, reading about 10 KB/s, so the
 connection stays busy (an active connection in IPVS) until RELEASE_FILE exists; then it reads the rest at full
@@ -29,6 +29,7 @@ def write(path, result):
 def main():
     address, path, release, out = sys.argv[1:5]
     deadline = time.time() + (float(sys.argv[5]) if len(sys.argv) > 5 else 240)
+    port = int(sys.argv[6]) if len(sys.argv) > 6 else 80
     result = {"started": time.time(), "served_by": None, "status": None, "error": None}
     sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -36,7 +37,7 @@ def main():
     data = b""
     eof = False
     try:
-        sock.connect((address, 80))
+        sock.connect((address, port))
         sock.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: lvs-drain-test\r\n\r\n" % (path, address)).encode())
         headers = None
         while time.time() < deadline:
