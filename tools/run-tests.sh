@@ -24,12 +24,16 @@ run_pytest() {
     fi
 }
 
+# First, alone: the lab tool's tests time real lab start-ups and interrupts, which a busy machine would skew.
+step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
+run_pytest tools/tests tests/unit
+
 step "ansible-galaxy collection build + install"
 make --no-print-directory collection
 
 # The Molecule scenarios take most of the time and much of it is spent waiting on guests: they start now and run
-# while the checks below use the CPU. A failed check stops them (run-molecule.py stops on SIGTERM and destroys its
-# labs); their summary is printed at the end.
+# while the checks below (no lab, no timing) use the CPU. A failed check stops them (run-molecule.py stops on
+# SIGTERM and destroys its labs); their summary is printed at the end.
 step "Molecule scenarios on the lab, in the background (each on its own lab, LVS_MOLECULE_JOBS at a time, default 2)"
 molecule_out=build/molecule.out
 tools/run-molecule.py >"$molecule_out" 2>&1 &
@@ -44,9 +48,6 @@ stop_molecule() {
     fi
 }
 trap 'stop_molecule; rm -f "$pytest_log"' EXIT
-
-step "unit tests: the lab tool and the collection's module_utils/modules (pytest)"
-run_pytest tools/tests tests/unit
 
 step "controller tests: the director's nftables rules rendered by the role and loaded into this host's kernel (own netns)"
 run_pytest tests/controller
