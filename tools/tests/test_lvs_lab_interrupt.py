@@ -42,6 +42,14 @@ def _read_state(path):
         return None
 
 
+def default_signals():
+    """In the child: SIGINT and SIGTERM as a terminal gives them. A run started in the background by a
+    non-interactive shell (`make test &`, CI wrappers) inherits SIGINT ignored, and Python keeps an ignored SIGINT
+    ignored, so without this the signal under test would never reach 'up'."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module", params=["SIGINT", "SIGTERM"])
 def interrupted_up(request, lab_requirements, lab_state_root, tmp_path_factory):
     signal_name = request.param
@@ -52,7 +60,8 @@ def interrupted_up(request, lab_requirements, lab_state_root, tmp_path_factory):
     state_file = lab_state_root / NAME / "state.json"
     with open(work / "stdout", "w") as out, open(work / "stderr", "w") as err:
         process = subprocess.Popen([str(LVS_LAB), "up", "--name", NAME, "--topology", str(topology)], env=env,
-                                   cwd=REPO_DIR, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+                                   cwd=REPO_DIR, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   preexec_fn=default_signals)
     try:
         deadline = time.monotonic() + 180
         while True:
