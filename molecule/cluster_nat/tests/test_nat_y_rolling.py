@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "_lab"))
 import labtest  # noqa: E402  pylint: disable=wrong-import-position
@@ -180,30 +179,3 @@ def test_bad_input_is_refused_naming_it_before_any_change():
         assert rc != 0 and message in flat(output), (case, output[-3000:])
         assert changed and set(changed.values()) == {0}, (case, changed)
     assert snapshot() == before
-
-
-def test_rolling_task_file_on_every_real_server_with_no_failed_request(tmp_path):
-    """The operator's task file (restart nginx, leave a marker) on rs1, then rs2: each drained, maintained,
-    healthy again and restored before the next, while the client's short and long requests all succeed."""
-    pids = dict((name, labtest.host(name).check_output("systemctl show -p MainPID nginx")) for name in ("rs1", "rs2"))
-    for name in ("rs1", "rs2"):
-        labtest.host(name).run("rm -f /var/tmp/lvs-maintenance-marker")
-    with Load(tmp_path) as load:
-        rc, output, changed = playbook("rolling_maintenance.yml", NAT_ONLY, "lvs_maintenance_action=tasks",
-                                       "lvs_maintenance_tasks=" + TASKS)
-    assert rc == 0, output[-6000:]
-    short = load.assert_none_failed("rolling task file", {"rs1", "rs2"})
-    assert short["rs1"] > 0 and short["rs2"] > 0
-    marked = {}
-    for name in ("rs1", "rs2"):
-        marker = labtest.host(name).file("/var/tmp/lvs-maintenance-marker")
-        assert marker.content_string == "maintained %s\n" % name
-        marked[name] = marker.mtime
-        assert labtest.host(name).check_output("systemctl show -p MainPID nginx") != pids[name], name
-    assert marked["rs1"] < marked["rs2"], marked  # one after the other, in inventory order
-    text = flat(output)
-    assert "web-nat tcp/198.51.100.102:8080 -> 198.18.1.21:80: weight 0, 0 active" in text, output[-6000:]
-    assert re.search(r"198\.18\.1\.22:80: [1-9]\d* of \d+ new connections", text), output[-6000:]
-    assert table() == {"rs1": 2, "rs2": 1}
-    assert not labtest.host(DIRECTOR).file("/etc/lvs-cluster/drain.json").exists
-    warnings.warn("rolling figures: %s" % json.dumps(FIGURES, sort_keys=True))
